@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+EXTRAS ?= dev,test
+
+.PHONY: install services run test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+# Local stand-ins for Azure (Cosmos DB API server, Azurite), installed from the lock file.
+services: tests/services/node_modules/.installed
+
+tests/services/node_modules/.installed: tests/services/package.json tests/services/package-lock.json
+	cd tests/services && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	$(VENV)/bin/llmops dev
+
+test: install services
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .llmops tests/services/node_modules

@@ -1,0 +1,56 @@
+"""The containers the platform stores documents in: one place that the adapters, the Pulumi
+program (which creates them in Azure) and the tests all read.
+
+``partition_key`` names a top-level document field; Cosmos DB partitions on ``/<field>``.
+``default_ttl_s`` is Cosmos DB's container default TTL (``None``: items never expire unless an
+item sets ``ttl``; ``-1`` would mean "off unless the item sets one"). The SQLite adapter applies
+the same TTL rules on read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class VectorIndex:
+    """A vector field indexed for similarity search (Cosmos DB DiskANN in Azure)."""
+
+    path: str
+    dimensions: int
+    distance: str = "cosine"
+    data_type: str = "float32"
+    index_type: str = "diskANN"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerSpec:
+    name: str
+    partition_key: str
+    default_ttl_s: int | None = None
+    description: str = ""
+    vector_indexes: tuple[VectorIndex, ...] = field(default_factory=tuple)
+
+
+DAY = 24 * 3600
+
+CONTAINERS: dict[str, ContainerSpec] = {
+    spec.name: spec
+    for spec in (
+        ContainerSpec("tenants", "id", description="tenants and their client apps, with per-app policies"),
+        ContainerSpec("api_keys", "id", description="client API keys, stored only as SHA-256 hashes"),
+        ContainerSpec(
+            "request_log",
+            "tenant_id",
+            default_ttl_s=90 * DAY,
+            description="one record per gateway request: route, tokens, cost, latency, verdicts",
+        ),
+    )
+}
+
+
+def container(name: str) -> ContainerSpec:
+    try:
+        return CONTAINERS[name]
+    except KeyError:
+        raise KeyError(f"unknown container {name!r}; known: {', '.join(sorted(CONTAINERS))}") from None

@@ -1,0 +1,66 @@
+"""Start the local stand-ins for Azure services from the repo's own files (tests/services)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
+COSMOS_EMULATOR_KEY = (
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"service exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
+
+
+def _require_node_modules() -> None:
+    if shutil.which("node") is None:
+        raise RuntimeError("node is not installed: the integration tests need Node.js 20")
+    if not (SERVICES_DIR / "node_modules" / "@vercel" / "cosmosdb-server").is_dir():
+        raise RuntimeError("test services are not installed: run `make services` (npm ci in tests/services)")
+
+
+@contextmanager
+def cosmos_server() -> Iterator[str]:
+    """The Cosmos DB API server (@vercel/cosmosdb-server) on a free port; yields its endpoint."""
+    _require_node_modules()
+    port = free_port()
+    proc = subprocess.Popen(
+        ["node", str(SERVICES_DIR / "cosmos_server.js"), str(port)],
+        cwd=SERVICES_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0"},
+    )
+    try:
+        wait_for_port(port, proc=proc)
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
