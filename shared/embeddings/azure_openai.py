@@ -1,0 +1,72 @@
+"""Azure OpenAI embeddings, and the Azure OpenAI client the prompt evaluator also uses.
+
+``azure_openai_client`` is the one place that constructs an ``openai.AsyncAzureOpenAI`` here:
+Entra ID (``DefaultAzureCredential`` through a bearer-token provider) in Azure, or an API key for
+a local OpenAI-compatible server such as the simulator. Swap it for the gateway's shared
+``ModelBackends`` clients once those exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def azure_openai_client(
+    endpoint: str,
+    api_version: str,
+    *,
+    api_key: str | None = None,
+    credential: Any = None,
+    timeout_s: float = 60.0,
+    max_retries: int = 2,
+) -> Any:
+    from openai import AsyncAzureOpenAI
+
+    if api_key:
+        return AsyncAzureOpenAI(
+            azure_endpoint=endpoint,
+            api_version=api_version,
+            api_key=api_key,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+    from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+    provider = get_bearer_token_provider(credential or DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE)
+    return AsyncAzureOpenAI(
+        azure_endpoint=endpoint,
+        api_version=api_version,
+        azure_ad_token_provider=provider,
+        timeout=timeout_s,
+        max_retries=max_retries,
+    )
+
+
+class AzureOpenAIEmbedder:
+    """Embeddings from an Azure OpenAI deployment, as unit float32 vectors."""
+
+    def __init__(self, client: Any, deployment: str, *, dimensions: int | None = None) -> None:
+        self.client = client
+        self.deployment = deployment
+        self.dimensions = dimensions
+        self.name = f"azure-openai:{deployment}" + (f":{dimensions}" if dimensions else "")
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions or 0), dtype=np.float32)
+        kwargs: dict[str, Any] = {"model": self.deployment, "input": [t if t else " " for t in texts]}
+        if self.dimensions:
+            kwargs["dimensions"] = self.dimensions
+        response = await self.client.embeddings.create(**kwargs)
+        rows = sorted(response.data, key=lambda item: item.index)
+        vectors = np.asarray([row.embedding for row in rows], dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    async def close(self) -> None:
+        await self.client.close()
