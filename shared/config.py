@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # Semantic hits: the vector lookup keeps candidates at or above this cosine similarity, then the
     # verifier scores each (query, cached question) pair; a hit needs score >= the threshold.
     cache_semantic_candidate_floor: float = Field(default=0.80, ge=0, le=1)
-    cache_semantic_threshold: float = Field(default=0.80, ge=0, le=1)
+    cache_semantic_threshold: float = Field(default=0.88, ge=0, le=1)  # from bench/semantic_cache.py
     cache_vector_store: Literal["memory", "cosmos"] = "memory"
     cache_verifier_path: Path | None = None  # default: the verifier shipped in shared/cache/models/
 

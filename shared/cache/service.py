@@ -35,6 +35,7 @@ from shared.cache.keys import (
 )
 from shared.cache.policy import CachePolicy
 from shared.cache.semantic_store import SemanticEntry, SemanticStore
+from shared.cache.similarity import is_hit
 from shared.cache.verifier import PairVerifier
 from shared.embeddings.port import Embedder
 
@@ -220,9 +221,9 @@ class ResponseCache:
         else:
             scores = [c.cosine for c in candidates]
         best = max(range(len(candidates)), key=lambda i: scores[i])
-        if scores[best] < threshold:
-            return None
         chosen = candidates[best]
+        if not is_hit(chosen.cosine, scores[best], floor=self.config.candidate_floor, threshold=threshold):
+            return None
         request.status = "hit-semantic"
         return CacheHit(
             "hit-semantic",
