@@ -41,14 +41,13 @@ class SemanticMatcher:
             chunk = pairs[start : start + self.batch]
             vectors = await self.embedder.embed([text for pair in chunk for text in pair])
             cosines = np.clip(np.einsum("ij,ij->i", vectors[0::2], vectors[1::2]), -1.0, 1.0)
-            for (a, b), cosine in zip(chunk, cosines.tolist(), strict=True):
-                if self.verifier is None:
-                    similarity = max(0.0, cosine)
-                else:
-                    [similarity] = await self.verifier.scores(b, [a], [cosine])
-                decisions.append(
-                    PairDecision(
-                        cosine, similarity, is_hit(cosine, similarity, floor=self.floor, threshold=self.threshold)
-                    )
-                )
+            cosine_list = cosines.tolist()
+            if self.verifier is None:
+                similarities = [max(0.0, c) for c in cosine_list]
+            else:
+                similarities = await self.verifier.score_pairs(list(chunk), cosine_list)
+            decisions.extend(
+                PairDecision(c, s, is_hit(c, s, floor=self.floor, threshold=self.threshold))
+                for c, s in zip(cosine_list, similarities, strict=True)
+            )
         return decisions

@@ -6,6 +6,9 @@ query scans only the ``nprobe`` cells whose centroids are closest. It retrains w
 since the last training. Near-duplicate lookups (the cache's case: cosine >= ~0.8) find the same
 neighbour as an exhaustive scan almost always (``bench/semantic_cache.py`` measures this).
 
+Scans use ``np.einsum`` rather than BLAS: a query's matrix-vector products are small, and a
+multi-threaded BLAS waiting for a busy core made the tail latency ten times the median.
+
 Not thread-safe: the semantic cache calls it from one worker thread.
 """
 
@@ -119,17 +122,18 @@ class VectorIndex:
             probe = [0]
         else:
             nprobe = min(self.nprobe, len(self._cells))
-            scores = self._centroids @ query
+            scores = np.einsum("ij,j->i", self._centroids, query)
             probe = np.argpartition(-scores, nprobe - 1)[:nprobe].tolist()
         best: list[tuple[float, str]] = []
         for index in probe:
             cell = self._cells[index]
             if cell.count == 0:
                 continue
-            scores = cell.vectors[: cell.count] @ query
-            take = min(k, cell.count)
-            top = np.argpartition(-scores, take - 1)[:take]
-            best.extend((float(scores[i]), cell.ids[i]) for i in top if scores[i] >= min_score)
+            scores = np.einsum("ij,j->i", cell.vectors[: cell.count], query)
+            above = np.flatnonzero(scores >= min_score)  # usually empty or tiny: no sort over the cell
+            if len(above) > k:
+                above = above[np.argpartition(-scores[above], k - 1)[:k]]
+            best.extend((float(scores[i]), cell.ids[i]) for i in above)
         best.sort(key=lambda item: -item[0])
         return [VectorMatch(entry_id, score) for score, entry_id in best[:k]]
 
@@ -143,7 +147,7 @@ class VectorIndex:
     def _train(self) -> None:
         ids, vectors = self._all()
         count = len(ids)
-        cells = max(16, int(math.sqrt(count)))
+        cells = max(16, int(2 * math.sqrt(count)))
         sample = vectors
         if count > self.max_train_sample:
             sample = vectors[self._rng.choice(count, size=self.max_train_sample, replace=False)]

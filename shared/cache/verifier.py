@@ -36,6 +36,10 @@ class PairVerifier(Protocol):
         """One score per candidate: the probability that it asks the same as ``query``."""
         ...
 
+    async def score_pairs(self, pairs: Sequence[tuple[str, str]], cosines: Sequence[float] | None) -> list[float]:
+        """The same for many ``(cached question, new question)`` pairs at once."""
+        ...
+
 
 def apply_guards(pairs: Sequence[tuple[str, str]], scores: np.ndarray) -> np.ndarray:
     """Zero the score of pairs with a hard mismatch (numbers, negation)."""
@@ -119,16 +123,22 @@ class FeatureVerifier:
         self._ensure_words(pairs)
         return np.stack([pair_features(a, b, float(c), self._vector) for (a, b), c in zip(pairs, cosines, strict=True)])
 
-    def scores_sync(self, query: str, candidates: Sequence[str], cosines: Sequence[float] | None) -> list[float]:
-        if not candidates:
-            return []
+    def score_pairs_sync(self, pairs: Sequence[tuple[str, str]], cosines: Sequence[float] | None) -> np.ndarray:
+        """Scores of ``(cached question, new question)`` pairs; ``cosines`` from the lookup, if any."""
+        if not pairs:
+            return np.zeros(0)
         if self.model is None:
             raise RuntimeError("this verifier has no model: it can only compute features")
-        pairs = [(candidate, query) for candidate in candidates]
         given = list(cosines) if cosines is not None and self.same_space else None
-        scores = self.model.predict(self.features(pairs, given))
-        return apply_guards(pairs, scores).tolist()
+        return apply_guards(pairs, self.model.predict(self.features(pairs, given)))
+
+    async def score_pairs(self, pairs: Sequence[tuple[str, str]], cosines: Sequence[float] | None) -> list[float]:
+        loop = asyncio.get_running_loop()
+        scores = await loop.run_in_executor(self._executor, self.score_pairs_sync, list(pairs), cosines)
+        return scores.tolist()
 
     async def scores(self, query: str, candidates: Sequence[str], cosines: Sequence[float]) -> list[float]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.scores_sync, query, list(candidates), list(cosines))
+        return await self.score_pairs([(candidate, query) for candidate in candidates], list(cosines))
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False)

@@ -45,14 +45,15 @@ class LocalEmbedder:
             self._encoder = shared_encoder(self._model_dir)
         return self._encoder
 
-    def embed_sync(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Synchronous encoding (for code already on a worker thread, e.g. the cache verifier)."""
         return self.encoder.encode(list(texts))
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+        return await loop.run_in_executor(self._executor, self.encode, list(texts))
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False)

@@ -145,6 +145,10 @@ class CosmosDocumentStore:
             raise StoreUnavailableError("cosmos store is not open")
         return self._containers[name]
 
+    def container_client(self, name: str) -> ContainerProxy:
+        """The SDK's container client, for queries the port does not cover (vector search)."""
+        return self._container(name)
+
     async def ping(self) -> None:
         try:
             await self._container("tenants").read()

@@ -39,6 +39,9 @@ class KeywordVerifier:
         last = query.lower().rstrip("?").split()[-1]
         return [0.99 if c.lower().rstrip("?").split()[-1] == last else 0.01 for c in candidates]
 
+    async def score_pairs(self, pairs: Sequence[tuple[str, str]], cosines: Sequence[float] | None) -> list[float]:
+        return [(await self.scores(b, [a], [0.0]))[0] for a, b in pairs]
+
 
 class Clock:
     def __init__(self, now: float = 1_700_000_000.0) -> None:
