@@ -45,6 +45,11 @@ CONTAINERS: dict[str, ContainerSpec] = {
             default_ttl_s=90 * DAY,
             description="one record per gateway request: route, tokens, cost, latency, verdicts",
         ),
+        ContainerSpec(
+            "training_runs",
+            "dataset_id",
+            description="one record per retraining run: snapshot, status, metrics, gate decision, model",
+        ),
     )
 }
 
