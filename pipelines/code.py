@@ -25,6 +25,6 @@ def stage_component_code(dest: Path) -> Path:
         shutil.copytree(
             REPO_ROOT / package,
             dest / package,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "data"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "data", "environments"),
         )
     return dest

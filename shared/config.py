@@ -119,7 +119,6 @@ class Settings(BaseSettings):
     serving_endpoint_name: str = "llmops-candidates"
     serving_instance_type: str = "Standard_NC24ads_A100_v4"
     serving_instance_count: int = Field(default=1, gt=0)
-    serving_image: str = "vllm/vllm-openai:v0.10.1"
     serving_max_lora_rank: int = Field(default=64, gt=0)
     serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
 
