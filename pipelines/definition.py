@@ -146,26 +146,26 @@ def build_pipeline_job(
         "and register it only if it passes the gate.",
     )
     def retraining(snapshot, regression_set=None, production_adapter=None):
-        prepared = components["prepare"](snapshot=snapshot, **params.values_for(PREPARE))
-        tuned = components["finetune"](dataset=prepared.outputs.dataset, **params.values_for(FINETUNE))
-        evaluated = components["evaluate"](
-            dataset=prepared.outputs.dataset,
-            adapter=tuned.outputs.adapter,
+        prepare = components["prepare"](snapshot=snapshot, **params.values_for(PREPARE))
+        finetune = components["finetune"](dataset=prepare.outputs.dataset, **params.values_for(FINETUNE))
+        evaluate = components["evaluate"](
+            dataset=prepare.outputs.dataset,
+            adapter=finetune.outputs.adapter,
             regression_set=regression_set,
             production_adapter=production_adapter,
             **params.values_for(EVALUATE),
         )
-        registered = components["register"](
-            adapter=tuned.outputs.adapter,
-            report=evaluated.outputs.report,
-            dataset=prepared.outputs.dataset,
+        register = components["register"](
+            adapter=finetune.outputs.adapter,
+            report=evaluate.outputs.report,
+            dataset=prepare.outputs.dataset,
             registry="azureml",
             **params.values_for(REGISTER),
         )
         return {
-            "adapter": tuned.outputs.adapter,
-            "report": evaluated.outputs.report,
-            OUTPUT_DECISION: registered.outputs.decision,
+            "adapter": finetune.outputs.adapter,
+            "report": evaluate.outputs.report,
+            OUTPUT_DECISION: register.outputs.decision,
         }
 
     inputs: dict[str, Any] = {"snapshot": Input(type="uri_file", path=snapshot)}
