@@ -72,8 +72,13 @@ def parse_examples(lines: Iterable[str], *, source: str = "snapshot") -> Iterato
         try:
             yield TrainingExample.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as exc:
-            first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc.msg
-            raise SnapshotError(f"{source}:{number}: not a training example: {first}") from exc
+            if isinstance(exc, ValidationError):
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                reason = f"{where}: {error['msg']}" if where else error["msg"]
+            else:
+                reason = exc.msg
+            raise SnapshotError(f"{source}:{number}: not a training example: {reason}") from exc
 
 
 def read_examples(path: Path) -> list[TrainingExample]:
