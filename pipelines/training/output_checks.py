@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 OutputCheck = Callable[[Sequence[dict[str, str]], str], bool]
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().-]{7,}\d(?!\w)")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
 BLOCKED_TERMS: tuple[str, ...] = ("ignore previous instructions", "as an ai language model")
