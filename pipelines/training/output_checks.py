@@ -32,6 +32,11 @@ def _luhn_valid(number: str) -> bool:
     return len(digits) >= 13 and checksum % 10 == 0
 
 
+def _phone_like(text: str) -> bool:
+    """9-15 digits (E.164 allows 15); dates and short order numbers have fewer."""
+    return 9 <= sum(ch.isdigit() for ch in text) <= 15
+
+
 def _leaks(pattern: re.Pattern[str], prompt_text: str, output: str, valid=lambda s: True) -> bool:
     return any(valid(m.group()) and m.group() not in prompt_text for m in pattern.finditer(output))
 
@@ -50,7 +55,7 @@ def basic_output_checks(messages: Sequence[dict[str, str]], output: str) -> bool
         is_degenerate(output)
         or _leaks(_EMAIL, prompt_text, output)
         or _leaks(_CARD, prompt_text, output, _luhn_valid)
-        or _leaks(_PHONE, prompt_text, output)
+        or _leaks(_PHONE, prompt_text, output, _phone_like)
         or any(term in lowered for term in BLOCKED_TERMS)
     )
 
