@@ -53,6 +53,28 @@ def http_routes(function_app) -> list[Route]:
     return routes
 
 
+def gateway_app() -> Starlette:
+    """The function app's HTTP functions as one ASGI app (``import function_app`` as the host does)."""
+    import function_app
+
+    return Starlette(routes=http_routes(function_app.app))
+
+
+async def serve_gateway(host: str, port: int) -> None:
+    """Serve the gateway alone with the settings from the environment (``llmops serve``)."""
+    server = make_server(gateway_app(), host, port)
+    stop_on_signals(server)
+    platform = await Platform.create(get_settings())
+    set_platform(platform)
+    try:
+        print(f"LLMOps gateway on http://{host}:{port}/api ({len(platform.deployments)} deployments, "
+              f"store: {platform.settings.store})", flush=True)
+        await server.serve()
+    finally:
+        await platform.close()
+        set_platform(None)
+
+
 def local_deployments(simulator_url: str) -> list[dict]:
     common = {"endpoint": simulator_url, "api_version": "2024-10-21", "auth": "key", "api_key": SIMULATOR_KEY}
     return [
@@ -119,10 +141,8 @@ Press Ctrl-C to stop.
 async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency: str) -> None:
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     apply_local_defaults(data_dir, simulator_url)
-    import function_app  # the same module the Functions host imports
-
     simulator = make_server(build_simulator(latency=latency, api_key=SIMULATOR_KEY), "127.0.0.1", simulator_port)
-    gateway = make_server(Starlette(routes=http_routes(function_app.app)), host, port)
+    gateway = make_server(gateway_app(), host, port)
     stop_on_signals(simulator, gateway)
     platform = await Platform.create(get_settings())
     set_platform(platform)

@@ -17,6 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="simulated model latency (default: realistic, ~19 ms per output token)")
     dev.set_defaults(func=_dev)
 
+    serve = subparsers.add_parser("serve", help="serve the gateway alone, configured from LLMOPS_* variables")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7071)
+    serve.set_defaults(func=_serve)
+
     sim = subparsers.add_parser("simulator", help="run the Azure OpenAI simulator")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=7072)
@@ -34,6 +39,13 @@ def _dev(args: argparse.Namespace) -> int:
     from llmops import devhost
 
     asyncio.run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from llmops import devhost
+
+    asyncio.run(devhost.serve_gateway(args.host, args.port))
     return 0
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
-from starlette.applications import Starlette
 
-from llmops.devhost import SIMULATOR_KEY, http_routes, local_deployments
+from llmops.devhost import SIMULATOR_KEY, gateway_app, local_deployments
 from llmops.serving import make_server, wait_started
 from llmops.simulator import build_simulator
 from shared.config import Settings
@@ -80,8 +79,6 @@ def stack_settings(data_dir: Path, simulator_url: str, **overrides: Any) -> Sett
 @contextmanager
 def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterator[Stack]:
     os.environ.setdefault("LLMOPS_TELEMETRY_LOCAL_EXPORTER", "none")
-    import function_app
-
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, Any] = {}
@@ -93,7 +90,7 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
         platform = await Platform.create(settings, telemetry=telemetry)
         set_platform(platform)
         simulator = make_server(build_simulator(latency="zero", api_key=SIMULATOR_KEY, seed=7), "127.0.0.1", sim_port)
-        gateway = make_server(Starlette(routes=http_routes(function_app.app)), "127.0.0.1", gw_port)
+        gateway = make_server(gateway_app(), "127.0.0.1", gw_port)
         tasks = [asyncio.create_task(simulator.serve()), asyncio.create_task(gateway.serve())]
         await wait_started(simulator)
         await wait_started(gateway)
