@@ -46,7 +46,11 @@ def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platf
     assert [d["alias"] for d in deployments] == [c.alias for c in configured]
     for sent, wanted in zip(deployments, configured, strict=True):
         assert set(sent) == DEPLOYMENT_KEYS
-        assert sent["endpoint"] == platform.outputs["openaiEndpoint"] == "https://oai-llmops-test.openai.azure.com/"
+        assert (
+            sent["endpoint"]
+            == platform.outputs["openaiEndpoint"]
+            == "https://oai-llmops-test.openai.azure.com/"
+        )
         assert sent["deployment"] == wanted.deployment_name
         assert sent["api_version"] == platform.config.openai.api_version
         assert sent["tier"] == wanted.tier
@@ -58,7 +62,9 @@ def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platf
 def test_env_names_come_from_settings_fields_and_aliases():
     assert setting_env_names("store") == ("LLMOPS_STORE",)
     assert "COSMOS__accountEndpoint" in setting_env_names("cosmos_endpoint")
-    assert setting_env_names("applicationinsights_connection_string") == ("APPLICATIONINSIGHTS_CONNECTION_STRING",)
+    assert setting_env_names("applicationinsights_connection_string") == (
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    )
     assert "LLMOPS_DEPLOYMENTS_JSON" in settings_env_names()
     with pytest.raises(KeyError, match="no field 'not_a_field'"):
         setting_env_names("not_a_field")

@@ -51,7 +51,9 @@ def test_catalog_vector_containers_get_their_vector_index(platform: ProgramRun):
         paths = [v.path for v in spec.vector_indexes]
         assert [v["path"] for v in sent.get("indexingPolicy", {}).get("vectorIndexes", [])] == paths
         embeddings = sent.get("vectorEmbeddingPolicy", {}).get("vectorEmbeddings", [])
-        assert [(e["path"], e["dimensions"]) for e in embeddings] == [(v.path, v.dimensions) for v in spec.vector_indexes]
+        assert [(e["path"], e["dimensions"]) for e in embeddings] == [
+            (v.path, v.dimensions) for v in spec.vector_indexes
+        ]
 
 
 def test_queues_and_their_poison_queues(platform: ProgramRun):

@@ -111,14 +111,18 @@ def test_alert_thresholds_come_from_config(platform: ProgramRun):
     threshold = {key: alert["criteria"]["allOf"][0]["threshold"] for key, alert in alerts.items()}
     assert threshold["latency-p95"] == cfg.alerts.latency_p95_ms == 750
     assert threshold["http-5xx-rate"] == cfg.alerts.error_5xx_percent == 3.5
-    assert threshold["budget-burn"] == pytest.approx(cfg.budget.daily_usd * cfg.budget.burn_alert_percent / 100)
+    assert threshold["budget-burn"] == pytest.approx(
+        cfg.budget.daily_usd * cfg.budget.burn_alert_percent / 100
+    )
     assert threshold["guardrail-violation-rate"] == cfg.alerts.guardrail_violation_percent
     assert threshold["retraining-failures"] == cfg.alerts.retraining_failures
     assert alerts["retraining-failures"]["criteria"]["allOf"][0]["operator"] == "GreaterThanOrEqual"
     for alert in alerts.values():
         assert alert["severity"] == cfg.alerts.severity
     assert alerts["latency-p95"]["windowSize"] == iso_duration(cfg.alerts.window_minutes)
-    assert alerts["latency-p95"]["evaluationFrequency"] == iso_duration(cfg.alerts.evaluation_frequency_minutes)
+    assert alerts["latency-p95"]["evaluationFrequency"] == iso_duration(
+        cfg.alerts.evaluation_frequency_minutes
+    )
 
 
 def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: ProgramRun):
@@ -126,7 +130,13 @@ def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: Program
     action_group = platform.one("monitor:ActionGroup")
     assert [r["emailAddress"] for r in action_group.inputs["emailReceivers"]] == list(platform.config.owners)
     alerts = _alerts(platform)
-    assert set(alerts) == {"latency-p95", "http-5xx-rate", "budget-burn", "guardrail-violation-rate", "retraining-failures"}
+    assert set(alerts) == {
+        "latency-p95",
+        "http-5xx-rate",
+        "budget-burn",
+        "guardrail-violation-rate",
+        "retraining-failures",
+    }
     for alert in alerts.values():
         assert alert["scopes"] == [workspace_id]
         assert alert["actions"]["actionGroups"] == [action_group.id]
@@ -142,7 +152,9 @@ def test_alert_queries_name_what_they_measure(stack_values):
     cfg = parse_stack_config(stack_values())
     rules = {rule.key: rule for rule in alert_rules(cfg.alerts, cfg.budget)}
     assert names.METRIC_COST in names_in(rules["budget-burn"].query)
-    assert {names.METRIC_GUARDRAIL_VERDICTS, names.METRIC_REQUESTS} <= names_in(rules["guardrail-violation-rate"].query)
+    assert {names.METRIC_GUARDRAIL_VERDICTS, names.METRIC_REQUESTS} <= names_in(
+        rules["guardrail-violation-rate"].query
+    )
     assert names.METRIC_RETRAINING_RUNS in names_in(rules["retraining-failures"].query)
     assert names.GEN_AI_OPERATION_NAME in names_in(rules["latency-p95"].query)
 

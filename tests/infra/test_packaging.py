@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from llmops.cli import main
-from llmops.packaging import FIXED_DATE_TIME, PackagingError, build_package, package_files, requirements_from_pyproject
+from llmops.packaging import (
+    FIXED_DATE_TIME,
+    PackagingError,
+    build_package,
+    package_files,
+    requirements_from_pyproject,
+)
 from tests.infra.conftest import REPO_ROOT, make_function_app_tree
 
 KEPT = {
@@ -49,7 +55,17 @@ def test_package_holds_the_app_and_nothing_else(tree: Path, tmp_path: Path):
         assert entries == sorted(entries)
         assert {info.date_time for info in archive.infolist()} == {FIXED_DATE_TIME}
         assert archive.read("shared/core.py") == b"VALUE = 1\n"
-    for excluded in ("tests/", "bench/", "infra/", "llmops/", "docs/", ".venv/", ".llmops/", "node_modules/", "dist/"):
+    for excluded in (
+        "tests/",
+        "bench/",
+        "infra/",
+        "llmops/",
+        "docs/",
+        ".venv/",
+        ".llmops/",
+        "node_modules/",
+        "dist/",
+    ):
         assert not [e for e in entries if e.startswith(excluded)], excluded
     assert not [e for e in entries if e.endswith((".md", ".pyc")) or "__pycache__" in e]
 
@@ -73,7 +89,7 @@ def test_default_output_is_not_packaged_into_itself(tree: Path):
 
 def test_a_tree_without_a_function_app_is_refused(tree: Path, tmp_path: Path):
     (tree / "host.json").unlink()
-    with pytest.raises(PackagingError, match="missing host.json"):
+    with pytest.raises(PackagingError, match=r"missing host\.json"):
         build_package(tree, tmp_path / "app.zip")
 
 
