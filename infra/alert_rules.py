@@ -1,8 +1,8 @@
 """The alert rules: one KQL query and threshold each, built from the telemetry names the app emits
 (``shared/observability/names.py``) and the thresholds in the stack config.
 
-Queries run against the Log Analytics workspace: CLIENT spans are in ``AppDependencies``, HTTP
-invocations in ``AppRequests``, metrics in ``AppMetrics`` (dimensions in ``Properties``).
+Queries run against the Log Analytics workspace: CLIENT spans are in ``AppDependencies``, metrics in
+``AppMetrics`` (dimensions in ``Properties``).
 """
 
 from __future__ import annotations
@@ -52,11 +52,13 @@ def alert_rules(alerts: AlertsConfig, budget: BudgetConfig) -> list[AlertRule]:
         AlertRule(
             key="http-5xx-rate",
             title="Gateway 5xx rate too high",
-            description=f"more than {alerts.error_5xx_percent:g}% of HTTP invocations returned 5xx",
+            description=f"more than {alerts.error_5xx_percent:g}% of gateway requests returned 5xx",
             query="\n".join(
                 [
-                    "AppRequests",
-                    "| summarize total = count(), failed = countif(toint(ResultCode) >= 500)",
+                    "AppMetrics",
+                    f'| where Name == "{names.METRIC_REQUESTS}"',
+                    f"| extend code = toint({_prop(names.HTTP_RESPONSE_STATUS_CODE)})",
+                    "| summarize total = sum(Sum), failed = sumif(Sum, code >= 500)",
                     "| extend failed_percent = iff(total == 0, 0.0, 100.0 * failed / total)",
                 ]
             ),

@@ -40,9 +40,7 @@ def setting_env_names(field: str) -> tuple[str, ...]:
     """The environment variable names ``Settings`` reads for one field (first = canonical)."""
     info = Settings.model_fields.get(field)
     if info is None:
-        raise KeyError(
-            f"shared.config.Settings has no field {field!r}; add it there before wiring it in infra"
-        )
+        raise KeyError(f"shared.config.Settings has no field {field!r}; add it there before wiring it in infra")
     alias = info.validation_alias
     if isinstance(alias, AliasChoices):
         return tuple(str(choice) for choice in alias.choices if not isinstance(choice, AliasPath))

@@ -57,9 +57,9 @@ class ModelDeployment(_Section):
     model: str = Field(min_length=1)
     version: str = Field(min_length=1)
     deployment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
-    sku: Literal[
-        "GlobalStandard", "Standard", "DataZoneStandard", "ProvisionedManaged", "GlobalProvisionedManaged"
-    ] = "GlobalStandard"
+    sku: Literal["GlobalStandard", "Standard", "DataZoneStandard", "ProvisionedManaged", "GlobalProvisionedManaged"] = (
+        "GlobalStandard"
+    )
     # Thousands of tokens per minute (Standard SKUs) or provisioned throughput units.
     capacity: int = Field(ge=1, le=100_000)
     pricing: Pricing

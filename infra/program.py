@@ -41,24 +41,18 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
     tags = platform_tags(cfg, stack)
     client = authorization.get_client_config_output()
 
-    group = resources.ResourceGroup(
-        "rg", resource_group_name=names.resource_group, location=cfg.location, tags=tags
-    )
+    group = resources.ResourceGroup("rg", resource_group_name=names.resource_group, location=cfg.location, tags=tags)
     placement = Placement(resource_group_name=group.name, location=cfg.location, tags=tags, names=names)
 
     monitoring = Monitoring(
         "monitoring",
-        MonitoringArgs(
-            placement, owner_emails=cfg.owners, log_retention_days=cfg.monitoring.log_retention_days
-        ),
+        MonitoringArgs(placement, owner_emails=cfg.owners, log_retention_days=cfg.monitoring.log_retention_days),
     )
     database = Settings.model_fields["cosmos_database"].default
     data = Data("data", DataArgs(placement, database_name=database, containers=CONTAINERS))
     ai = AI(
         "ai",
-        AIArgs(
-            placement, openai_location=cfg.openai.location or cfg.location, deployments=cfg.openai.deployments
-        ),
+        AIArgs(placement, openai_location=cfg.openai.location or cfg.location, deployments=cfg.openai.deployments),
     )
     app = App(
         "app",
@@ -108,9 +102,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                 RoleGrant("openai-user", "Cognitive Services OpenAI User", ai.openai.id),
                 RoleGrant("content-safety-user", "Cognitive Services User", ai.content_safety.id),
                 RoleGrant("storage-blob-owner", "Storage Blob Data Owner", app.storage_account.id),
-                RoleGrant(
-                    "storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id
-                ),
+                RoleGrant("storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id),
                 RoleGrant("ml-data-scientist", "AzureML Data Scientist", ml.workspace.id),
             ],
             cosmos_account_name=data.account.name,

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     backend_timeout_s: float = Field(default=60.0, gt=0)
     backend_connect_timeout_s: float = Field(default=5.0, gt=0)
     # Client id of a user-assigned managed identity, when one is used instead of the system-assigned one.
-    azure_client_id: str | None = Field(default=None, validation_alias=AliasChoices("LLMOPS_AZURE_CLIENT_ID", "AZURE_CLIENT_ID"))
+    azure_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLMOPS_AZURE_CLIENT_ID", "AZURE_CLIENT_ID")
+    )
 
     # --- request limits -----------------------------------------------------------------
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
@@ -66,7 +68,9 @@ class Settings(BaseSettings):
     telemetry_local_exporter: Literal["file", "console", "none"] = "file"
     # Prompt and completion text never goes to telemetry unless this is switched on.
     telemetry_capture_content: bool = False
-    service_name: str = Field(default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME"))
+    service_name: str = Field(
+        default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
+    )
 
     @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
     @classmethod

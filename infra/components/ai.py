@@ -74,9 +74,7 @@ class AI(pulumi.ComponentResource):
             location=location,
             kind=kind,
             sku=cognitiveservices.SkuArgs(name="S0"),
-            identity=cognitiveservices.IdentityArgs(
-                type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED
-            ),
+            identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
             properties=cognitiveservices.AccountPropertiesArgs(
                 custom_sub_domain_name=account_name,
                 disable_local_auth=True,

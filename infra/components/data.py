@@ -48,9 +48,7 @@ def container_resource(spec: ContainerSpec) -> cosmosdb.SqlContainerResourceArgs
             # Vectors are searched through their vector index only; range-indexing them wastes RUs.
             excluded_paths=[cosmosdb.ExcludedPathArgs(path='/"_etag"/?')]
             + [cosmosdb.ExcludedPathArgs(path=f"{path}/*") for path in vector_paths],
-            vector_indexes=[
-                cosmosdb.VectorIndexArgs(path=v.path, type=v.index_type) for v in spec.vector_indexes
-            ]
+            vector_indexes=[cosmosdb.VectorIndexArgs(path=v.path, type=v.index_type) for v in spec.vector_indexes]
             or None,
         ),
     )
@@ -84,9 +82,7 @@ class Data(pulumi.ComponentResource):
                 cosmosdb.CapabilityArgs(name=SERVERLESS),
                 cosmosdb.CapabilityArgs(name=VECTOR_SEARCH),
             ],
-            locations=[
-                cosmosdb.LocationArgs(location_name=p.location, failover_priority=0, is_zone_redundant=False)
-            ],
+            locations=[cosmosdb.LocationArgs(location_name=p.location, failover_priority=0, is_zone_redundant=False)],
             consistency_policy=cosmosdb.ConsistencyPolicyArgs(
                 default_consistency_level=cosmosdb.DefaultConsistencyLevel.SESSION
             ),
@@ -109,9 +105,7 @@ class Data(pulumi.ComponentResource):
         )
         specs = dict(args.containers)
         if LEASE_CONTAINER in specs:
-            raise ValueError(
-                f"the catalog must not define {LEASE_CONTAINER!r}: it is the change-feed lease container"
-            )
+            raise ValueError(f"the catalog must not define {LEASE_CONTAINER!r}: it is the change-feed lease container")
         specs[LEASE_CONTAINER] = ContainerSpec(LEASE_CONTAINER, "id", description="Cosmos DB trigger leases")
         self.containers = {
             spec.name: cosmosdb.SqlResourceSqlContainer(

@@ -115,9 +115,7 @@ class ML(pulumi.ComponentResource):
                 description="GPU cluster for LoRA/QLoRA fine-tuning; scales to zero when idle",
                 properties=aml.AmlComputePropertiesArgs(
                     vm_size=args.gpu_vm_size,
-                    vm_priority=aml.VmPriority.LOW_PRIORITY
-                    if args.gpu_low_priority
-                    else aml.VmPriority.DEDICATED,
+                    vm_priority=aml.VmPriority.LOW_PRIORITY if args.gpu_low_priority else aml.VmPriority.DEDICATED,
                     os_type=aml.OsType.LINUX,
                     remote_login_port_public_access=aml.RemoteLoginPortPublicAccess.DISABLED,
                     scale_settings=aml.ScaleSettingsArgs(
@@ -167,9 +165,7 @@ class ML(pulumi.ComponentResource):
             ),
             filter=eventgrid.EventSubscriptionFilterArgs(included_event_types=list(MODEL_EVENT_TYPES)),
             event_delivery_schema=eventgrid.EventDeliverySchema.EVENT_GRID_SCHEMA,
-            retry_policy=eventgrid.RetryPolicyArgs(
-                max_delivery_attempts=30, event_time_to_live_in_minutes=1440
-            ),
+            retry_policy=eventgrid.RetryPolicyArgs(max_delivery_attempts=30, event_time_to_live_in_minutes=1440),
             opts=placement.child(self, depends_on=list(after)),
         )
         return self.event_subscription

@@ -31,9 +31,7 @@ class Monitoring(pulumi.ComponentResource):
             workspace_name=p.names.log_analytics,
             resource_group_name=p.resource_group_name,
             location=p.location,
-            sku=operationalinsights.WorkspaceSkuArgs(
-                name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
-            ),
+            sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
             retention_in_days=args.log_retention_days,
             tags=dict(p.tags),
             opts=p.child(self),

@@ -50,9 +50,7 @@ class Observability(pulumi.ComponentResource):
     workbook: applicationinsights.Workbook
     alerts: dict[str, monitor.ScheduledQueryRule]
 
-    def __init__(
-        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{COMPONENT_PREFIX}:Observability", name, None, opts)
         p = args.placement
         workbook = load_workbook()

@@ -95,9 +95,7 @@ class Security(pulumi.ComponentResource):
             account_name=args.cosmos_account_name,
             resource_group_name=p.resource_group_name,
             role_assignment_id=stable_guid(p.names.function_app, "cosmos", args.cosmos_database),
-            role_definition_id=account_id.apply(
-                lambda i: f"{i}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
-            ),
+            role_definition_id=account_id.apply(lambda i: f"{i}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"),
             principal_id=args.principal_id,
             scope=account_id.apply(lambda i: f"{i}/dbs/{args.cosmos_database}"),
             opts=p.child(self),

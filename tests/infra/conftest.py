@@ -101,9 +101,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:cognitiveservices:Account":
             domain = "openai.azure.com" if inputs.get("kind") == "OpenAI" else "cognitiveservices.azure.com"
             subdomain = inputs.get("properties", {}).get("customSubDomainName", azure_name)
-            return {
-                "properties": {**inputs.get("properties", {}), "endpoint": f"https://{subdomain}.{domain}/"}
-            }
+            return {"properties": {**inputs.get("properties", {}), "endpoint": f"https://{subdomain}.{domain}/"}}
         if typ == "azure-native:storage:StorageAccount":
             return {
                 "primaryEndpoints": {

@@ -40,17 +40,25 @@ def test_the_app_reads_the_settings_as_deployed(platform: ProgramRun, monkeypatc
     assert settings.applicationinsights_connection_string.startswith("InstrumentationKey=")
 
 
+def test_the_gateway_loads_the_deployments_as_deployed(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+    from shared.deployments import load_registry
+
+    for name, value in _app_settings(platform).items():
+        monkeypatch.setenv(name, value)
+    registry = load_registry(Settings())
+    assert [d.alias for d in registry] == [d.alias for d in platform.config.openai.deployments]
+    assert registry.default().alias == platform.config.openai.first_of_tier("small").alias
+    assert {d.auth for d in registry} == {"entra"}  # managed identity, no api keys
+    assert {d.endpoint for d in registry} == {"https://oai-llmops-test.openai.azure.com"}
+
+
 def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platform: ProgramRun):
     deployments = json.loads(_app_settings(platform)["LLMOPS_DEPLOYMENTS_JSON"])
     configured = platform.config.openai.deployments
     assert [d["alias"] for d in deployments] == [c.alias for c in configured]
     for sent, wanted in zip(deployments, configured, strict=True):
         assert set(sent) == DEPLOYMENT_KEYS
-        assert (
-            sent["endpoint"]
-            == platform.outputs["openaiEndpoint"]
-            == "https://oai-llmops-test.openai.azure.com/"
-        )
+        assert sent["endpoint"] == platform.outputs["openaiEndpoint"] == "https://oai-llmops-test.openai.azure.com/"
         assert sent["deployment"] == wanted.deployment_name
         assert sent["api_version"] == platform.config.openai.api_version
         assert sent["tier"] == wanted.tier
@@ -62,9 +70,7 @@ def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platf
 def test_env_names_come_from_settings_fields_and_aliases():
     assert setting_env_names("store") == ("LLMOPS_STORE",)
     assert "COSMOS__accountEndpoint" in setting_env_names("cosmos_endpoint")
-    assert setting_env_names("applicationinsights_connection_string") == (
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    )
+    assert setting_env_names("applicationinsights_connection_string") == ("APPLICATIONINSIGHTS_CONNECTION_STRING",)
     assert "LLMOPS_DEPLOYMENTS_JSON" in settings_env_names()
     with pytest.raises(KeyError, match="no field 'not_a_field'"):
         setting_env_names("not_a_field")

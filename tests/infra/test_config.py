@@ -43,9 +43,7 @@ def test_missing_required_values_are_named(stack_values):
     values = stack_values()
     del values["owners"]
     del values["budget"]
-    _fails_with(
-        values, "llmops:owners: required value is missing", "llmops:budget: required value is missing"
-    )
+    _fails_with(values, "llmops:owners: required value is missing", "llmops:budget: required value is missing")
 
 
 def test_misspelled_key_is_reported_as_unknown(stack_values):
@@ -80,9 +78,7 @@ def test_bad_owner_email_and_name_prefix(stack_values):
 
 def test_every_tier_needs_a_deployment_and_aliases_are_unique(stack_values):
     values = stack_values()
-    values["openai"]["deployments"] = [
-        d for d in values["openai"]["deployments"] if d["tier"] != "embeddings"
-    ]
+    values["openai"]["deployments"] = [d for d in values["openai"]["deployments"] if d["tier"] != "embeddings"]
     _fails_with(values, "llmops:openai", "missing: embeddings")
     values = stack_values()
     values["openai"]["deployments"][1]["alias"] = values["openai"]["deployments"][0]["alias"]

@@ -22,7 +22,11 @@ TELEMETRY_NAME = re.compile(r'"((?:gen_ai|llmops|error|server|http)\.[A-Za-z0-9_
 
 PANELS: dict[str, set[str]] = {
     "latency-p50-p95": {names.GEN_AI_OPERATION_NAME},
-    "tokens-by-deployment": {names.METRIC_TOKEN_USAGE, names.LLMOPS_DEPLOYMENT, names.GEN_AI_TOKEN_TYPE},
+    "tokens-by-deployment": {
+        names.GEN_AI_USAGE_INPUT_TOKENS,
+        names.GEN_AI_USAGE_OUTPUT_TOKENS,
+        names.LLMOPS_DEPLOYMENT,
+    },
     "cost-by-deployment": {names.METRIC_COST, names.LLMOPS_DEPLOYMENT},
     "cache-hit-rate": {names.METRIC_CACHE_LOOKUPS, names.LLMOPS_CACHE_STATUS},
     "routing-split": {names.METRIC_REQUESTS, names.LLMOPS_TIER, names.LLMOPS_DEPLOYMENT},
@@ -37,6 +41,7 @@ PANELS: dict[str, set[str]] = {
         names.LLMOPS_STATUS,
         names.METRIC_RATE_LIMITED,
         names.HTTP_RESPONSE_STATUS_CODE,
+        names.LLMOPS_LIMIT_KIND,
     },
 }
 
@@ -111,18 +116,14 @@ def test_alert_thresholds_come_from_config(platform: ProgramRun):
     threshold = {key: alert["criteria"]["allOf"][0]["threshold"] for key, alert in alerts.items()}
     assert threshold["latency-p95"] == cfg.alerts.latency_p95_ms == 750
     assert threshold["http-5xx-rate"] == cfg.alerts.error_5xx_percent == 3.5
-    assert threshold["budget-burn"] == pytest.approx(
-        cfg.budget.daily_usd * cfg.budget.burn_alert_percent / 100
-    )
+    assert threshold["budget-burn"] == pytest.approx(cfg.budget.daily_usd * cfg.budget.burn_alert_percent / 100)
     assert threshold["guardrail-violation-rate"] == cfg.alerts.guardrail_violation_percent
     assert threshold["retraining-failures"] == cfg.alerts.retraining_failures
     assert alerts["retraining-failures"]["criteria"]["allOf"][0]["operator"] == "GreaterThanOrEqual"
     for alert in alerts.values():
         assert alert["severity"] == cfg.alerts.severity
     assert alerts["latency-p95"]["windowSize"] == iso_duration(cfg.alerts.window_minutes)
-    assert alerts["latency-p95"]["evaluationFrequency"] == iso_duration(
-        cfg.alerts.evaluation_frequency_minutes
-    )
+    assert alerts["latency-p95"]["evaluationFrequency"] == iso_duration(cfg.alerts.evaluation_frequency_minutes)
 
 
 def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: ProgramRun):
@@ -152,11 +153,10 @@ def test_alert_queries_name_what_they_measure(stack_values):
     cfg = parse_stack_config(stack_values())
     rules = {rule.key: rule for rule in alert_rules(cfg.alerts, cfg.budget)}
     assert names.METRIC_COST in names_in(rules["budget-burn"].query)
-    assert {names.METRIC_GUARDRAIL_VERDICTS, names.METRIC_REQUESTS} <= names_in(
-        rules["guardrail-violation-rate"].query
-    )
+    assert {names.METRIC_GUARDRAIL_VERDICTS, names.METRIC_REQUESTS} <= names_in(rules["guardrail-violation-rate"].query)
     assert names.METRIC_RETRAINING_RUNS in names_in(rules["retraining-failures"].query)
     assert names.GEN_AI_OPERATION_NAME in names_in(rules["latency-p95"].query)
+    assert {names.METRIC_REQUESTS, names.HTTP_RESPONSE_STATUS_CODE} <= names_in(rules["http-5xx-rate"].query)
 
 
 def test_iso_durations():

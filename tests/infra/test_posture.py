@@ -47,9 +47,7 @@ def test_ai_accounts_have_local_auth_off_and_a_custom_subdomain(platform: Progra
 
 
 def test_openai_deployments_come_from_config(platform: ProgramRun):
-    deployments = {
-        d.inputs["deploymentName"]: d.inputs for d in platform.of_type("cognitiveservices:Deployment")
-    }
+    deployments = {d.inputs["deploymentName"]: d.inputs for d in platform.of_type("cognitiveservices:Deployment")}
     for configured in platform.config.openai.deployments:
         sent = deployments[configured.deployment_name]
         assert sent["properties"]["model"] == {
@@ -168,9 +166,7 @@ def test_cosmos_data_role_is_scoped_to_the_database(platform: ProgramRun):
     assert assignment["principalId"] == "principal-of-function-app"
 
 
-@pytest.mark.parametrize(
-    "scope_pattern", [r"^/subscriptions/[^/]+$", r"^/subscriptions/[^/]+/resourceGroups/[^/]+$"]
-)
+@pytest.mark.parametrize("scope_pattern", [r"^/subscriptions/[^/]+$", r"^/subscriptions/[^/]+/resourceGroups/[^/]+$"])
 def test_no_role_is_granted_on_a_subscription_or_resource_group(platform: ProgramRun, scope_pattern: str):
     scopes = [r.inputs["scope"] for r in platform.resources if "RoleAssignment" in r.typ]
     assert scopes and not [s for s in scopes if re.match(scope_pattern, s)]
