@@ -46,3 +46,9 @@ def to_response(reply: Reply) -> Response:
 def error_response(error: ApiError) -> Response:
     return Response(error.body_bytes(), status_code=error.status, headers=error.headers,
                     media_type="application/json")
+
+
+def path_segment_after(path: str, marker: str) -> str:
+    """The URL path segment that follows ``marker`` (route parameters, independent of the host)."""
+    parts = [p for p in path.split("/") if p]
+    return parts[parts.index(marker) + 1] if marker in parts[:-1] else ""

@@ -28,10 +28,22 @@ DEMO_APPS = ("mobile", "crm")
 SIMULATOR_KEY = "simulator-key"
 
 
+_indexed: dict[int, list] = {}
+
+
+def registered_functions(function_app) -> list:
+    """``function_app.get_functions()``, once per app: like the Functions host, which indexes an app once
+    (the SDK refuses a second indexing of the same app object)."""
+    key = id(function_app)
+    if key not in _indexed:
+        _indexed[key] = function_app.get_functions()
+    return _indexed[key]
+
+
 def http_routes(function_app) -> list[Route]:
     """Starlette routes for every HTTP-triggered function of a ``func.FunctionApp``."""
     routes = []
-    for function in function_app.get_functions():
+    for function in registered_functions(function_app):
         bindings = json.loads(function.get_function_json())["bindings"]
         trigger = next((b for b in bindings if b.get("type") == "httpTrigger"), None)
         if trigger is None:

@@ -139,10 +139,10 @@ def parse_chat_request(body: dict[str, Any], *, max_messages: int) -> ChatComple
         first = exc.errors(include_url=False)[0]
         param = _param_of(first)
         if first.get("type") == "missing":
-            message = f"Missing required parameter: '{param}'."
+            message, code = f"Missing required parameter: '{param}'.", "missing"
         else:
-            message = f"Invalid value for '{param}': {first.get('msg', 'invalid')}."
-        raise ApiError.bad_request(message, param=param or None, code="invalid_value") from None
+            message, code = f"Invalid value for '{param}': {first.get('msg', 'invalid')}.", "invalid_value"
+        raise ApiError.bad_request(message, param=param or None, code=code) from None
     if "messages" not in body and "prompt" not in body:
         raise ApiError.bad_request("Missing required parameter: 'messages'.", param="messages", code="missing")
     if not request.messages and "prompt" not in body:

@@ -70,11 +70,12 @@ class ChatGateway:
         self.telemetry = telemetry
 
     # -- entry point -----------------------------------------------------------------------
-    async def chat(self, read_body: BodyReader, headers: Mapping[str, str]) -> Reply:
+    async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
+        """Serve one chat completion; ``model`` comes from the URL for Azure-shaped routes."""
         ctx = RequestContext()
         try:
             await self.authenticate(ctx, headers)
-            await self.parse(ctx, read_body)
+            await self.parse(ctx, read_body, model)
             self.choose_deployment(ctx)
             if ctx.stream:
                 return await self.start_stream(ctx)
@@ -100,9 +101,11 @@ class ChatGateway:
         ctx.principal = principal
         ctx.app_policy = app.policy
 
-    async def parse(self, ctx: RequestContext, read_body: BodyReader) -> None:
+    async def parse(self, ctx: RequestContext, read_body: BodyReader, model: str | None = None) -> None:
         raw = await read_body(self.settings.max_body_bytes)
         ctx.body = decode_json_object(raw)
+        if model is not None:  # Azure OpenAI SDKs name the deployment in the path, not the body
+            ctx.body["model"] = model
         ctx.request = parse_chat_request(ctx.body, max_messages=self.settings.max_messages)
         ctx.stream = ctx.request.stream
         ctx.messages = list(ctx.body.get("messages") or [])
