@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+import azure.functions.queue as queue_binding
 
 log = logging.getLogger(__name__)
 REPO_HOST_JSON = Path(__file__).resolve().parents[1] / "host.json"
@@ -98,15 +99,16 @@ class LocalEventRuntime:
         self._leases_path = self.data_dir / "leases.json"
         self._leases: dict[str, int] = self._load_leases()
         self.processed: dict[str, int] = defaultdict(int)
-        self._idle = asyncio.Event()
+        self._feed_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, feeds: bool = True, timers: bool = True) -> None:
+        """Run the queue dispatcher, and optionally follow the change feeds and tick the timers."""
         watched = {f.trigger.get("containerName") for f in self._by_type("cosmosDBTrigger")}
-        for container in sorted(c for c in watched if c):
+        for container in sorted(c for c in watched if c and feeds):
             self._tasks.append(asyncio.create_task(self._follow(container), name=f"feed-{container}"))
         self._tasks.append(asyncio.create_task(self._dispatch(), name="local-queues"))
-        for timer in self._by_type("timerTrigger"):
+        for timer in self._by_type("timerTrigger") if timers else ():
             self._tasks.append(asyncio.create_task(self._tick(timer), name=f"timer-{timer.name}"))
 
     async def stop(self) -> None:
@@ -162,6 +164,11 @@ class LocalEventRuntime:
         """Deliver every change of ``container`` not delivered yet; returns how many documents."""
         delivered = 0
         targets = [f for f in self._by_type("cosmosDBTrigger") if f.trigger.get("containerName") == container]
+        async with self._feed_locks[container]:
+            return delivered + await self._drain_locked(container, targets)
+
+    async def _drain_locked(self, container: str, targets: list[IndexedFunction]) -> int:
+        delivered = 0
         while True:
             docs, last = await self.store.changes(container, self._leases.get(container, 0), 100)
             if not docs:
@@ -182,13 +189,17 @@ class LocalEventRuntime:
             queue, body, attempt = await self._queue.get()
             try:
                 await self._deliver(queue, body, attempt)
+            except Exception:  # never let one message stop the dispatcher
+                log.exception("queue %s: delivery failed", queue)
             finally:
                 self._queue.task_done()
 
     async def _deliver(self, queue: str, body: str, attempt: int) -> None:
         targets = [f for f in self._by_type("queueTrigger") if f.trigger.get("queueName") == queue]
-        message = func.QueueMessage(id=str(uuid.uuid4()), body=body.encode(), dequeue_count=attempt)
         try:
+            # the worker's message type (with dequeue_count), as the Functions host delivers it
+            message = queue_binding.QueueMessage(id=str(uuid.uuid4()), body=body.encode(), dequeue_count=attempt,
+                                                 insertion_time=dt.datetime.now(dt.UTC))
             for target in targets:
                 await self._invoke(target, message)
         except Exception as exc:
