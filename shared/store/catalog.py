@@ -48,6 +48,7 @@ CONTAINERS: dict[str, ContainerSpec] = {
         ContainerSpec("feedback", "tenant_id", description="user feedback on answers; its change feed drives curation"),
         ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
         ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
+        ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
     )
 }
 
