@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     gpu = torch.cuda.get_device_name(0) if cuda else None
     print(f"finetune: {args.method} on {plan.device} ({gpu or 'no CUDA device'})")
+    from transformers import set_seed
+
+    set_seed(args.seed)  # LoRA's initial A matrices come from the global generator
     tokenizer = load_tokenizer(args.base_model)
     train_set = [e.chat() for e in read_examples(args.dataset / TRAIN_FILE)]
     validation_set = [e.chat() for e in read_examples(args.dataset / VALIDATION_FILE)]
