@@ -165,9 +165,7 @@ class AzureMLTrainingRunner:
         )
         if status != "completed":
             if status == "failed":
-                updated = updated.model_copy(
-                    update={"error": f"Azure ML job {job.status}: see {job.studio_url}"}
-                )
+                updated = updated.model_copy(update={"error": f"Azure ML job {job.status}: see {job.studio_url}"})
             return updated
         with tempfile.TemporaryDirectory(prefix="llmops-outcome-") as folder:
             self.client.jobs.download(name=run.id, download_path=folder, output_name=OUTPUT_DECISION)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Role = Literal["system", "user", "assistant"]
 Split = Literal["train", "validation"]
@@ -35,7 +35,8 @@ class TrainingExample(BaseModel):
 
     messages: tuple[ChatMessage, ...] = Field(min_length=2)
     split: Split
-    example_id: str = Field(min_length=1)
+    # Curated documents in the store carry the example's id as ``id``.
+    example_id: str = Field(min_length=1, validation_alias=AliasChoices("example_id", "id"))
     dataset_id: str = Field(min_length=1)
     source_request_id: str | None = None
 

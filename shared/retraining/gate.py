@@ -71,30 +71,27 @@ class GateDecision(BaseModel):
         return "gate failed: " + "; ".join(f"{c.suite}/{c.name}: {c.detail}" for c in self.failures)
 
 
-def _at_least(suite: str, name: str, value: float, limit: float, what: str) -> GateCheck:
-    passed = value >= limit
-    relation = ">=" if passed else "<"
+def _check(suite: str, name: str, value: float, limit: float, what: str, *, at_most: bool = False) -> GateCheck:
+    """``value >= limit`` (a floor), or ``value <= limit`` with ``at_most`` (a ceiling)."""
+    passed = value <= limit if at_most else value >= limit
+    relation = {(False, True): ">=", (False, False): "<", (True, True): "<=", (True, False): ">"}[(at_most, passed)]
+    kind = "limit" if at_most else "required"
     return GateCheck(
         suite=suite,
         name=name,
         passed=passed,
         candidate=value,
         limit=limit,
-        detail=f"{what} {value:.4g} {relation} required {limit:.4g}",
+        detail=f"{what} {value:.4g} {relation} {kind} {limit:.4g}",
     )
+
+
+def _at_least(suite: str, name: str, value: float, limit: float, what: str) -> GateCheck:
+    return _check(suite, name, value, limit, what)
 
 
 def _at_most(suite: str, name: str, value: float, limit: float, what: str) -> GateCheck:
-    passed = value <= limit
-    relation = "<=" if passed else ">"
-    return GateCheck(
-        suite=suite,
-        name=name,
-        passed=passed,
-        candidate=value,
-        limit=limit,
-        detail=f"{what} {value:.4g} {relation} limit {limit:.4g}",
-    )
+    return _check(suite, name, value, limit, what, at_most=True)
 
 
 def check_suite(
@@ -121,9 +118,7 @@ def check_suite(
     ]
     if t.max_p95_latency_ms is not None:
         checks.append(
-            _at_most(
-                suite, "p95_latency_ms", candidate.p95_latency_ms, t.max_p95_latency_ms, "p95 latency ms"
-            )
+            _at_most(suite, "p95_latency_ms", candidate.p95_latency_ms, t.max_p95_latency_ms, "p95 latency ms")
         )
     if t.max_latency_ratio is not None:
         checks.append(
@@ -158,9 +153,7 @@ def check_suite(
     return checks
 
 
-def decide(
-    comparisons: Mapping[str, tuple[ModelScores, ModelScores]], thresholds: GateThresholds
-) -> GateDecision:
+def decide(comparisons: Mapping[str, tuple[ModelScores, ModelScores]], thresholds: GateThresholds) -> GateDecision:
     """Apply the gate to ``{suite: (candidate, production)}``; it passes only if every check passes."""
     if not comparisons:
         raise ValueError("the gate needs at least one suite to compare")

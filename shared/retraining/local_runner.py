@@ -49,9 +49,7 @@ class LocalTrainingRunner:
     def from_settings(cls, settings: Any, **overrides: Any) -> LocalTrainingRunner:
         from pipelines.parameters import REGRESSION_SET, PipelineParameters
 
-        regression = (
-            Path(settings.training_regression_set) if settings.training_regression_set else REGRESSION_SET
-        )
+        regression = Path(settings.training_regression_set) if settings.training_regression_set else REGRESSION_SET
         kwargs: dict[str, Any] = {
             "registry_dir": settings.data_dir / "models",
             "regression_set": regression if regression.exists() else None,
@@ -134,9 +132,7 @@ class LocalTrainingRunner:
         ]
         for spec, data_inputs, outputs in steps:
             values = {**params.values_for(spec), **{k: _absolute(v) for k, v in data_inputs.items()}}
-            await self._step(
-                spec.name, spec.argv(values, {k: v.resolve() for k, v in outputs.items()}), code, run_dir
-            )
+            await self._step(spec.name, spec.argv(values, {k: v.resolve() for k, v in outputs.items()}), code, run_dir)
         return json.loads((decision / "registration.json").read_text(encoding="utf-8"))
 
     @staticmethod
@@ -151,9 +147,7 @@ class LocalTrainingRunner:
         if request.production_model:
             production_adapter = Path(request.production_model)
             if not production_adapter.is_dir():
-                raise StepFailedError(
-                    f"production model {request.production_model}: not a local adapter folder"
-                )
+                raise StepFailedError(f"production model {request.production_model}: not a local adapter folder")
         run_dir.mkdir(parents=True, exist_ok=True)
         return snapshot.resolve(), production_adapter, stage_component_code(run_dir / "code")
 
@@ -176,9 +170,7 @@ class LocalTrainingRunner:
             except TimeoutError:
                 process.kill()
                 await process.wait()
-                raise StepFailedError(
-                    f"{name} ran past {self.step_timeout_s:.0f}s; log: {log_path}"
-                ) from None
+                raise StepFailedError(f"{name} ran past {self.step_timeout_s:.0f}s; log: {log_path}") from None
         if returncode != 0:
             tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
             raise StepFailedError(f"{name} exited with {returncode}: {' | '.join(tail)} (log: {log_path})")

@@ -35,9 +35,7 @@ class LocalModelRegistry:
     def __init__(self, root: Path):
         self.root = root
 
-    def register(
-        self, name: str, folder: Path, *, tags: Mapping[str, str], description: str = ""
-    ) -> RegisteredModel:
+    def register(self, name: str, folder: Path, *, tags: Mapping[str, str], description: str = "") -> RegisteredModel:
         base = self.root / name
         base.mkdir(parents=True, exist_ok=True)
         versions = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()]
@@ -45,9 +43,7 @@ class LocalModelRegistry:
         target = base / version
         shutil.copytree(folder, target)
         (target / "model.json").write_text(
-            json.dumps(
-                {"name": name, "version": version, "tags": dict(tags), "description": description}, indent=2
-            ),
+            json.dumps({"name": name, "version": version, "tags": dict(tags), "description": description}, indent=2),
             encoding="utf-8",
         )
         return RegisteredModel(name=name, version=version, uri=str(target.resolve()), registry="local")
@@ -89,9 +85,7 @@ class AzureMLModelRegistry:
             if not os.environ.get(name)
         ]
         if missing:
-            raise RuntimeError(
-                f"not inside an Azure ML job ({', '.join(missing)} unset); use --registry local"
-            )
+            raise RuntimeError(f"not inside an Azure ML job ({', '.join(missing)} unset); use --registry local")
         return cls(
             workspace_ml_client(
                 os.environ["AZUREML_ARM_SUBSCRIPTION"],
@@ -101,9 +95,7 @@ class AzureMLModelRegistry:
             )
         )
 
-    def register(
-        self, name: str, folder: Path, *, tags: Mapping[str, str], description: str = ""
-    ) -> RegisteredModel:
+    def register(self, name: str, folder: Path, *, tags: Mapping[str, str], description: str = "") -> RegisteredModel:
         from azure.ai.ml.constants import AssetTypes
         from azure.ai.ml.entities import Model
 

@@ -58,9 +58,7 @@ class SuiteResult(BaseModel):
         names = sorted({name for m in measurements for name in m.metrics})
         latencies = [m.latency_ms for m in measurements]
         return cls(
-            metrics={
-                name: mean([m.metrics[name] for m in measurements if name in m.metrics]) for name in names
-            },
+            metrics={name: mean([m.metrics[name] for m in measurements if name in m.metrics]) for name in names},
             guardrail_pass_rate=mean([float(m.guardrail_passed) for m in measurements]),
             p50_latency_ms=percentile(latencies, 50),
             p95_latency_ms=percentile(latencies, 95),
@@ -72,9 +70,7 @@ class SuiteResult(BaseModel):
 
     def scores(self, quality_metric: str) -> ModelScores:
         if quality_metric not in self.metrics:
-            raise KeyError(
-                f"quality metric {quality_metric!r} was not measured (have: {sorted(self.metrics)})"
-            )
+            raise KeyError(f"quality metric {quality_metric!r} was not measured (have: {sorted(self.metrics)})")
         return ModelScores(
             quality=self.metrics[quality_metric],
             guardrail_pass_rate=self.guardrail_pass_rate,

@@ -124,9 +124,7 @@ class AzureMLServingDeployer:
                 "LORA_NAME": served_name(model),
                 "VLLM_ARGS": vllm_args,
             },
-            request_settings=OnlineRequestSettings(
-                request_timeout_ms=180000, max_concurrent_requests_per_instance=32
-            ),
+            request_settings=OnlineRequestSettings(request_timeout_ms=180000, max_concurrent_requests_per_instance=32),
             liveness_probe=probe,
             readiness_probe=probe,
             tags={"model": model.uri},
@@ -191,9 +189,7 @@ class LocalServingDeployer:
         builder.build_endpoint()
         if model.registry == "azureml":
             builder.build_deployment(model)
-        return ServingEndpoint(
-            base_url=self.base_url, model=served_name(model), auth="none", token_scope=None
-        )
+        return ServingEndpoint(base_url=self.base_url, model=served_name(model), auth="none", token_scope=None)
 
 
 def build_serving_deployer(settings: Any) -> ServingDeployer:
