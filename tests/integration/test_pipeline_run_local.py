@@ -52,9 +52,7 @@ def local_run(tmp_path_factory) -> Iterator[LocalRun]:
         # phone number; the gate is configured to tolerate a little of that for this model.
         patch.setenv("LLMOPS_GATE_GUARDRAIL_TOLERANCE", "0.1")
         reset_settings_cache()
-        code = main(
-            ["pipeline", "run-local", "--snapshot", str(snapshot), "--snapshot-id", "synthetic-support@1"]
-        )
+        code = main(["pipeline", "run-local", "--snapshot", str(snapshot), "--snapshot-id", "synthetic-support@1"])
         reset_settings_cache()
     yield LocalRun(data_dir, str(snapshot), code)
 
@@ -89,9 +87,7 @@ def test_same_snapshot_is_not_trained_twice(local_run: LocalRun) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LLMOPS_DATA_DIR", str(local_run.data_dir))
         reset_settings_cache()
-        code = main(
-            ["pipeline", "run-local", "--snapshot", local_run.output, "--snapshot-id", "synthetic-support@1"]
-        )
+        code = main(["pipeline", "run-local", "--snapshot", local_run.output, "--snapshot-id", "synthetic-support@1"])
         reset_settings_cache()
     assert code == 0
     assert len(local_run.record()) == 1
@@ -124,9 +120,7 @@ def test_gate_fails_on_limits_and_nothing_is_registered(local_run: LocalRun, tmp
         "--decision",
         str(decision),
     ]
-    result = subprocess.run(
-        argv, cwd=code, env={"PYTHONPATH": str(code), "PATH": ""}, capture_output=True, text=True
-    )
+    result = subprocess.run(argv, cwd=code, env={"PYTHONPATH": str(code), "PATH": ""}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "gate failed" in result.stdout
     registration = json.loads((decision / "registration.json").read_text())
@@ -159,3 +153,41 @@ def test_a_failing_step_fails_the_run_with_its_reason(tmp_path) -> None:
     (run,) = asyncio.run(read())
     assert run.status == "failed"
     assert run.error.startswith("prepare exited with 1") and "0 training examples" in run.error
+
+
+def test_evaluate_against_a_production_adapter(local_run: LocalRun, tmp_path) -> None:
+    """The evaluate step with the registered adapter as production: both adapters load side by side,
+    and the same weights score the same, so the quality rule (candidate >= production) holds exactly."""
+    (run,) = local_run.record()
+    outputs = Path(run.output_dir)
+    code = outputs / "code"
+    argv = [
+        sys.executable,
+        "-m",
+        "pipelines.components.evaluate",
+        "--dataset",
+        str(outputs / "prepare" / "dataset"),
+        "--adapter",
+        str(outputs / "finetune" / "adapter"),
+        "--base-model",
+        str(outputs / "base_model"),
+        "--production-adapter",
+        run.registered_model["uri"],
+        "--max-new-tokens",
+        "16",
+        "--max-examples",
+        "6",
+        "--report",
+        str(tmp_path / "report"),
+    ]
+    env = {"PYTHONPATH": str(code), "PATH": "", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(argv, cwd=code, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "report" / "evaluation_report.json").read_text())
+    assert report["production_model"].endswith(run.registered_model["uri"])
+    validation = report["suites"]["validation"]
+    assert validation["candidate"]["requests"] == 6
+    assert validation["candidate"]["metrics"] == validation["production"]["metrics"]
+    assert [s["output"] for s in validation["candidate"]["samples"]] == [
+        s["output"] for s in validation["production"]["samples"]
+    ]
