@@ -114,7 +114,7 @@ def build_pipeline_job(
     regression_set: str | None = None,
     production_model: str | None = None,
     gpu_compute: str = "gpu-cluster",
-    cpu_compute: str = "cpu-cluster",
+    cpu_compute: str = "serverless",
     experiment_name: str = "llmops-retraining",
     job_name: str | None = None,
     tags: dict[str, str] | None = None,

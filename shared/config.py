@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     azureml_resource_group: str | None = None
     azureml_workspace: str | None = None
     azureml_gpu_compute: str = "gpu-cluster"
-    azureml_cpu_compute: str = "cpu-cluster"
+    azureml_cpu_compute: str = "serverless"  # prepare and register: Azure ML serverless compute, no cluster
     azureml_experiment: str = "llmops-retraining"
     # An open instruct model (hub id); the local runner uses "tiny" (created in code) unless told otherwise.
     training_base_model: str = "microsoft/Phi-3.5-mini-instruct"
