@@ -104,6 +104,9 @@ def apply_local_defaults(data_dir: Path, simulator_url: str) -> None:
         "LLMOPS_DEPLOYMENTS_JSON": json.dumps(local_deployments(simulator_url)),
         "LLMOPS_DEFAULT_DEPLOYMENT": "gpt-4o-mini",
         "LLMOPS_TELEMETRY_LOCAL_EXPORTER": "file",
+        # fine-tuned candidates are "served" by the simulator's OpenAI-compatible route
+        "LLMOPS_SERVING_LOCAL_BASE_URL": f"{simulator_url}/v1",
+        "LLMOPS_SERVING_LOCAL_API_KEY": SIMULATOR_KEY,
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -158,6 +161,7 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     platform = await Platform.create(get_settings())
     set_platform(platform)
     events = event_runtime(platform)
+    platform.event_sink = events.publish_event
     try:
         events.start()
         sim_task = asyncio.create_task(simulator.serve())

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     # NCRONTAB (6 fields) for the retraining sweep timer; the Functions host reads it via %LLMOPS_...%.
     retrain_sweep_schedule: str = "0 0 3 * * *"
     retrain_sweep_min_examples: int = Field(default=20, ge=1)
+    # Canary rollouts of fine-tuned candidates (see shared/rollouts.py)
+    canary_target_deployment: str | None = None  # the production alias a candidate competes with (default: the default)
+    canary_share: float = Field(default=0.05, gt=0, le=1)
+    canary_min_requests: int = Field(default=200, ge=1)
+    canary_min_duration_s: float = Field(default=3600, ge=0)
+    canary_min_feedback: int = Field(default=20, ge=1)
+    canary_evaluator_schedule: str = "0 */5 * * * *"
+    # what a candidate's traffic costs per 1M tokens (a managed endpoint bills compute; set an equivalent)
+    canary_input_per_1m: float = Field(default=0.0, ge=0)
+    canary_output_per_1m: float = Field(default=0.0, ge=0)
 
     # --- retraining: Azure ML pipeline, evaluation gate, serving (shared/retraining, pipelines/) ---
     training_runner: Literal["local", "azureml"] = "local"
@@ -130,6 +140,7 @@ class Settings(BaseSettings):
     serving_instance_count: int = Field(default=1, gt=0)
     serving_max_lora_rank: int = Field(default=64, gt=0)
     serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
+    serving_local_api_key: str | None = None  # and its key
 
     @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
     @classmethod

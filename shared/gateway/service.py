@@ -26,6 +26,7 @@ from shared.gateway.context import JsonReply, Reply, RequestContext, StreamReply
 from shared.gateway.streaming import open_stream, sse_events
 from shared.observability.telemetry import Telemetry
 from shared.request_log import RequestLog
+from shared.rollouts import RolloutRouter
 from shared.tenants import TenantDirectory
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class ChatGateway:
         self.backends = backends
         self.request_log = request_log
         self.telemetry = telemetry
-
+        self.rollouts: RolloutRouter | None = None  # set by the platform
     # -- entry point -----------------------------------------------------------------------
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
         """Serve one chat completion; ``model`` comes from the URL for Azure-shaped routes."""
@@ -86,6 +87,7 @@ class ChatGateway:
             await self.authenticate(ctx, headers)
             await self.parse(ctx, read_body, model)
             self.choose_deployment(ctx)
+            await self.apply_rollouts(ctx)
             if ctx.stream:
                 return await self.start_stream(ctx)
             return await self.complete(ctx)
@@ -132,6 +134,17 @@ class ChatGateway:
                 f"The model '{model}' does not exist. Available: {', '.join(self.deployments.model_names())}.",
                 param="model", code="model_not_found")
         ctx.deployment = deployment
+
+    async def apply_rollouts(self, ctx: RequestContext) -> None:
+        """A canary (or promoted) fine-tuned candidate takes its share of the chosen deployment's traffic."""
+        if self.rollouts is None or ctx.deployment is None:
+            return
+        diverted = await self.rollouts.divert(ctx.deployment.alias)
+        if diverted is not None:
+            candidate, rollout = diverted
+            ctx.record["rollout_id"] = rollout.id
+            ctx.record.setdefault("route", {})["canary_of"] = ctx.deployment.alias
+            ctx.deployment = candidate
 
     async def complete(self, ctx: RequestContext) -> JsonReply:
         assert ctx.deployment is not None
