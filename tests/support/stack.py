@@ -73,6 +73,8 @@ def stack_settings(data_dir: Path, simulator_url: str, **overrides: Any) -> Sett
         "backend_timeout_s": 2.0,
         "auth_cache_ttl_s": 0.2,
         "request_log_flush_interval_s": 0.05,
+        "serving_local_base_url": f"{simulator_url}/v1",
+        "serving_local_api_key": SIMULATOR_KEY,
     }
     values.update(overrides)
     return Settings(**values)
