@@ -19,10 +19,12 @@ from shared.config import Settings, get_settings
 from shared.deployments import DeploymentRegistry, load_registry
 from shared.gateway import ChatGateway
 from shared.health import HealthService
+from shared.limits import UsageLimits
 from shared.observability.telemetry import Telemetry, setup_telemetry
 from shared.request_log import RequestLog
 from shared.store import DocumentStore, build_store
 from shared.tenants import TenantDirectory
+from shared.tokens import warm_up_in_background
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,16 @@ class Platform:
                                  batch_size=settings.request_log_batch_size)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
+        limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
+        warm_up_in_background()  # the tokenizer file loads while the host finishes starting
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
-                              backends=backends, request_log=request_log, telemetry=telemetry)
+                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits)
         health = HealthService(store, deployments, backends)
         return cls(settings, store, tenants, keys, deployments, backends, request_log, telemetry, gateway, health)
 
     async def close(self) -> None:
+        if self.gateway.limits is not None:
+            await self.gateway.limits.limiter.drain()
         await self.request_log.close()
         await self.backends.close()
         await self.store.close()

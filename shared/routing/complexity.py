@@ -1,0 +1,130 @@
+"""How hard is a chat request? A cheap, explainable score in [0, 1] from the request itself.
+
+Each feature is a number in [0, 1] with a weight; the score is their weighted sum, clipped to 1.
+Features (names appear in the route reason):
+
+- ``long``: tokens of the conversation (0 up to ~60 tokens, 1 from ~1,500);
+- ``multi-turn``: conversation depth (user/assistant turns beyond the first exchange);
+- ``code``: code fences, code-shaped lines, stack traces, programming vocabulary;
+- ``math``: equations, numbers with operators, quantitative vocabulary (solve, prove, probability...);
+- ``reasoning``: analysis cues (why, compare, trade-offs, root cause, step by step, plan, design...);
+- ``instructions``: many constraints (numbered/bulleted lines, must/exactly/at least, output formats);
+- ``long-output``: a large ``max_tokens`` or a request for a detailed/long document;
+- ``tools``: tool definitions offered to the model.
+
+A request whose last user turn is a greeting, thanks or a yes/no style one-liner gets ``simple``,
+which lowers the score. No feature costs more than a regex pass over the text (~50 µs per KB).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.tokens import message_text
+
+_CODE_FENCE = re.compile(r"```")
+_CODE_LINE = re.compile(
+    r"^\s*(def |class |import |from \S+ import|function\b|const |let |var |public |private |#include|SELECT\b|"
+    r"INSERT\b|UPDATE\b|CREATE TABLE|return\b|if\s*\(|for\s*\(|while\s*\(|\}|\{|<\w+[^>]*>|Traceback|"
+    r"\w+\(.*\)\s*[;{:]?$)",
+    re.MULTILINE | re.IGNORECASE)
+_CODE_WORDS = re.compile(
+    r"\b(code|function|bug|debug|refactor|regex|regular expression|sql|query|python|javascript|typescript|java|"
+    r"c\+\+|rust|golang|api endpoint|stack trace|exception|compile|unit tests?|algorithm|script|json schema|"
+    r"kubernetes|docker|terraform|bicep|yaml)\b", re.IGNORECASE)
+_MATH = re.compile(
+    r"\b(calculate|compute|solve|prove|proof|derivative|integral|equation|probability|expected value|"
+    r"variance|statistic\w*|regression|compound interest|amorti[sz]\w+|npv|irr|optimi[sz]e|percentage|"
+    r"forecast|matrix|theorem)\b", re.IGNORECASE)
+_EQUATION = re.compile(r"\d\s*[-+*/^=×÷]\s*\d|[a-z]\s*[=^]\s*\d|\b\d+(\.\d+)?\s*%")
+_REASONING = re.compile(
+    r"\b(why|explain|analy[sz]e|analysis|compare|comparison|contrast|trade-?offs?|pros and cons|step[- ]by[- ]step|"
+    r"reason\w*|evaluate|assess\w*|strateg\w+|plan|design|architect\w*|recommend\w*|implications?|root cause|"
+    r"hypothes\w+|critique|justify|diagnos\w+|prioriti[sz]e|negotiat\w+|risks?|decide|decision|"
+    r"what would happen|how would you|should (we|i))\b", re.IGNORECASE)
+_CONSTRAINTS = re.compile(
+    r"\b(must|exactly|at least|at most|no more than|do not|don't|ensure|make sure|format|json|table|"
+    r"bullet|include|each|every|only|cite|sections?)\b", re.IGNORECASE)
+_LIST_LINE = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.MULTILINE)
+_LONG_OUTPUT = re.compile(
+    r"\b(detailed|comprehensive|in[- ]depth|thorough|essay|report|proposal|white ?paper|article|full|"
+    r"complete|long|\d{3,} words|several paragraphs|chapter|documentation|specification|business case)\b",
+    re.IGNORECASE)
+_SIMPLE = re.compile(
+    r"^\s*(hi|hello|hey|thanks|thank you|ok|okay|yes|no|good (morning|afternoon|evening)|bye|"
+    r"what time|what is the|what's the|where is|when does|how much|how many|can i|do you|is there|"
+    r"translate|spell|define|who is)\b", re.IGNORECASE)
+
+WEIGHTS: dict[str, float] = {
+    "long": 0.30,
+    "multi-turn": 0.15,
+    "code": 0.40,
+    "math": 0.35,
+    "reasoning": 0.30,
+    "instructions": 0.25,
+    "long-output": 0.25,
+    "tools": 0.15,
+}
+SIMPLE_DISCOUNT = 0.15
+
+
+@dataclass(slots=True)
+class Complexity:
+    score: float
+    features: dict[str, float] = field(default_factory=dict)
+
+    def reasons(self, limit: int = 3) -> list[str]:
+        """The strongest contributing features, or what made the request look simple."""
+        contributions = sorted(((WEIGHTS.get(k, 0) * v, k) for k, v in self.features.items()
+                                if k in WEIGHTS and v > 0), reverse=True)
+        strong = [name for value, name in contributions if value >= 0.05][:limit]
+        if strong:
+            return strong
+        out = ["short" if self.features.get("long", 0) < 0.2 else "medium-length"]
+        if self.features.get("simple"):
+            out.append("simple")
+        if not self.features.get("code"):
+            out.append("no-code")
+        return out
+
+
+def _saturate(value: float, full: float) -> float:
+    """0 at 0, 1 at ``full`` and beyond (linear)."""
+    return min(max(value / full, 0.0), 1.0)
+
+
+def _hits(pattern: re.Pattern[str], text: str, full: int) -> float:
+    return _saturate(sum(1 for _ in pattern.finditer(text)), full)
+
+
+def score_request(messages: Sequence[Mapping[str, Any]], *, prompt_tokens: int,
+                  max_output_tokens: int | None = None, tools: Sequence[Any] | None = None) -> Complexity:
+    """Score a request; ``prompt_tokens`` is the conversation's token count (computed once upstream)."""
+    user_turns = [m for m in messages if m.get("role") == "user"]
+    last_user = message_text(user_turns[-1]) if user_turns else ""
+    recent = "\n".join(message_text(m) for m in messages[-4:] if m.get("role") in ("user", "tool"))
+    system = "\n".join(message_text(m) for m in messages if m.get("role") in ("system", "developer"))
+    conversation_turns = sum(1 for m in messages if m.get("role") in ("user", "assistant"))
+    features: dict[str, float] = {}
+    features["long"] = _saturate(math.log(prompt_tokens / 60), math.log(1500 / 60)) if prompt_tokens > 60 else 0.0
+    features["multi-turn"] = _saturate(conversation_turns - 2, 8)
+    code = 0.6 * _hits(_CODE_FENCE, recent, 2) + 0.4 * _hits(_CODE_LINE, recent, 4)
+    features["code"] = min(code + 0.5 * _hits(_CODE_WORDS, last_user, 2), 1.0)
+    features["math"] = min(0.6 * _hits(_MATH, last_user, 2) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)
+    features["reasoning"] = _hits(_REASONING, last_user, 3)
+    constraints = _hits(_CONSTRAINTS, last_user + "\n" + system, 6) * 0.6 + _hits(_LIST_LINE, last_user, 4) * 0.6
+    features["instructions"] = min(constraints, 1.0)
+    long_output = _hits(_LONG_OUTPUT, last_user, 2)
+    if max_output_tokens:
+        long_output = max(long_output, _saturate(max_output_tokens - 500, 3500))
+    features["long-output"] = long_output
+    features["tools"] = _saturate(len(tools or ()), 3)
+    score = sum(WEIGHTS[name] * value for name, value in features.items())
+    if _SIMPLE.match(last_user) and len(last_user) < 160:
+        features["simple"] = 1.0
+        score -= SIMPLE_DISCOUNT
+    return Complexity(round(min(max(score, 0.0), 1.0), 3), {k: round(v, 3) for k, v in features.items() if v})
