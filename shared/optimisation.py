@@ -9,7 +9,8 @@ Steps, in order, each enabled on its own::
   collapse (indentation and everything inside ``` code fences is kept);
 - ``strip_boilerplate``: lines that carry no content for the model go: "Sent from my iPhone",
   confidentiality disclaimers, "-- " signature blocks, quoted e-mail history ("On ... wrote:" and the
-  ``>`` lines under it), and long lines already present earlier in the conversation (repeated footers);
+  ``>`` lines under it), and lines of 40-199 characters already present earlier in the conversation
+  (repeated footers; longer repeats are documents, handled by ``dedupe_context``);
 - ``dedupe_context``: a context document (a text part, or a paragraph of 200+ characters) that appears
   more than once is kept only in its newest place;
 - ``history_token_budget``: the oldest turns are dropped until the conversation fits; system/developer
@@ -85,10 +86,11 @@ def strip_boilerplate_text(text: str, seen_lines: set[str]) -> str:
         if _BOILERPLATE_LINE.match(line):
             index += 1
             continue
-        if len(stripped) >= MIN_REPEATED_LINE_CHARS and stripped in seen_lines:
+        footer_like = MIN_REPEATED_LINE_CHARS <= len(stripped) < MIN_DOCUMENT_CHARS
+        if footer_like and stripped in seen_lines:
             index += 1
             continue
-        if len(stripped) >= MIN_REPEATED_LINE_CHARS:
+        if footer_like:
             seen_lines.add(stripped)
         out.append(line)
         index += 1

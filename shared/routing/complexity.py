@@ -1,6 +1,7 @@
 """How hard is a chat request? A cheap, explainable score in [0, 1] from the request itself.
 
-Each feature is a number in [0, 1] with a weight; the score is their weighted sum, clipped to 1.
+Each feature is a number in [0, 1] with a weight; the score combines them as a noisy-OR,
+``1 - prod(1 - weight * feature)``, so any one strong feature can make a request hard on its own.
 Features (names appear in the route reason):
 
 - ``long``: tokens of the conversation (0 up to ~60 tokens, 1 from ~1,500);
@@ -35,7 +36,8 @@ _CODE_LINE = re.compile(
 _CODE_WORDS = re.compile(
     r"\b(code|function|bug|debug|refactor|regex|regular expression|sql|query|python|javascript|typescript|java|"
     r"c\+\+|rust|golang|api endpoint|stack trace|exception|compile|unit tests?|algorithm|script|json schema|"
-    r"kubernetes|docker|terraform|bicep|yaml)\b", re.IGNORECASE)
+    r"kubernetes|docker|terraform|bicep|yaml|redis|react|hook|class|template|schema|database|pipeline|"
+    r"in (go|rust|kotlin|swift|c#))\b", re.IGNORECASE)
 _MATH = re.compile(
     r"\b(calculate|compute|solve|prove|proof|derivative|integral|equation|probability|expected value|"
     r"variance|statistic\w*|regression|compound interest|amorti[sz]\w+|npv|irr|optimi[sz]e|percentage|"
@@ -43,7 +45,7 @@ _MATH = re.compile(
 _EQUATION = re.compile(r"\d\s*[-+*/^=×÷]\s*\d|[a-z]\s*[=^]\s*\d|\b\d+(\.\d+)?\s*%")
 _REASONING = re.compile(
     r"\b(why|explain|analy[sz]e|analysis|compare|comparison|contrast|trade-?offs?|pros and cons|step[- ]by[- ]step|"
-    r"reason\w*|evaluate|assess\w*|strateg\w+|plan|design|architect\w*|recommend\w*|implications?|root cause|"
+    r"reason\w*|evaluate|assess\w*|strateg\w+|plan (a|an|for|how)|design|architect\w*|recommend\w*|implications?|root cause|"
     r"hypothes\w+|critique|justify|diagnos\w+|prioriti[sz]e|negotiat\w+|risks?|decide|decision|"
     r"what would happen|how would you|should (we|i))\b", re.IGNORECASE)
 _CONSTRAINTS = re.compile(
@@ -60,14 +62,14 @@ _SIMPLE = re.compile(
     r"translate|spell|define|who is)\b", re.IGNORECASE)
 
 WEIGHTS: dict[str, float] = {
-    "long": 0.30,
-    "multi-turn": 0.15,
-    "code": 0.40,
-    "math": 0.35,
-    "reasoning": 0.30,
-    "instructions": 0.25,
-    "long-output": 0.25,
-    "tools": 0.15,
+    "long": 0.35,
+    "multi-turn": 0.2,
+    "code": 0.55,
+    "math": 0.5,
+    "reasoning": 0.45,
+    "instructions": 0.3,
+    "long-output": 0.4,
+    "tools": 0.2,
 }
 SIMPLE_DISCOUNT = 0.15
 
@@ -113,17 +115,21 @@ def score_request(messages: Sequence[Mapping[str, Any]], *, prompt_tokens: int,
     features["long"] = _saturate(math.log(prompt_tokens / 60), math.log(1500 / 60)) if prompt_tokens > 60 else 0.0
     features["multi-turn"] = _saturate(conversation_turns - 2, 8)
     code = 0.6 * _hits(_CODE_FENCE, recent, 2) + 0.4 * _hits(_CODE_LINE, recent, 4)
-    features["code"] = min(code + 0.5 * _hits(_CODE_WORDS, last_user, 2), 1.0)
-    features["math"] = min(0.6 * _hits(_MATH, last_user, 2) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)
-    features["reasoning"] = _hits(_REASONING, last_user, 3)
-    constraints = _hits(_CONSTRAINTS, last_user + "\n" + system, 6) * 0.6 + _hits(_LIST_LINE, last_user, 4) * 0.6
+    features["code"] = min(code + 0.6 * _hits(_CODE_WORDS, last_user, 2), 1.0)
+    features["math"] = min(0.7 * _hits(_MATH, last_user, 1) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)
+    features["reasoning"] = _hits(_REASONING, last_user, 2)
+    constraints = _hits(_CONSTRAINTS, last_user + "\n" + system, 5) * 0.6 + _hits(_LIST_LINE, last_user, 3) * 0.6
     features["instructions"] = min(constraints, 1.0)
-    long_output = _hits(_LONG_OUTPUT, last_user, 2)
+    long_output = _hits(_LONG_OUTPUT, last_user, 1)
     if max_output_tokens:
         long_output = max(long_output, _saturate(max_output_tokens - 500, 3500))
     features["long-output"] = long_output
     features["tools"] = _saturate(len(tools or ()), 3)
-    score = sum(WEIGHTS[name] * value for name, value in features.items())
+    # noisy-OR: each feature alone can make a request hard; several together make it harder still
+    remaining = 1.0
+    for name, value in features.items():
+        remaining *= 1.0 - WEIGHTS[name] * value
+    score = 1.0 - remaining
     if _SIMPLE.match(last_user) and len(last_user) < 160:
         features["simple"] = 1.0
         score -= SIMPLE_DISCOUNT

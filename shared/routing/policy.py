@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 RoutedTier = Literal["small", "frontier"]
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.25
 
 
 class RoutingPolicy(BaseModel):

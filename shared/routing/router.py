@@ -88,14 +88,14 @@ class Router:
             tier = policy.allowed_tiers[0]
             reasons.append("tier-not-allowed")
         plan = self.pool(tier)
-        if tier == "small" and policy.upgrade_on_failure and "frontier" in policy.allowed_tiers:
-            plan += self.pool("frontier")
         if not plan:
             other = [t for t in policy.allowed_tiers if t != tier]
             plan = [d for t in other for d in self.pool(t)]
             if plan:
                 reasons.append(f"no-{tier}-pool")
                 tier = plan[0].tier
+        elif tier == "small" and policy.upgrade_on_failure and "frontier" in policy.allowed_tiers:
+            plan += self.pool("frontier")
         if not plan and self.registry.default_alias is not None:
             plan = [self.registry.default()]
             tier, reasons = plan[0].tier, ["default"]
