@@ -45,7 +45,8 @@ _MATH = re.compile(
 _EQUATION = re.compile(r"\d\s*[-+*/^=×÷]\s*\d|[a-z]\s*[=^]\s*\d|\b\d+(\.\d+)?\s*%")
 _REASONING = re.compile(
     r"\b(why|explain|analy[sz]e|analysis|compare|comparison|contrast|trade-?offs?|pros and cons|step[- ]by[- ]step|"
-    r"reason\w*|evaluate|assess\w*|strateg\w+|plan (a|an|for|how)|design|architect\w*|recommend\w*|implications?|root cause|"
+    r"reason\w*|evaluate|assess\w*|strateg\w+|plan (a|an|for|how)|design|architect\w*|recommend\w*|"
+    r"implications?|root cause|"
     r"hypothes\w+|critique|justify|diagnos\w+|prioriti[sz]e|negotiat\w+|risks?|decide|decision|"
     r"what would happen|how would you|should (we|i))\b", re.IGNORECASE)
 _CONSTRAINTS = re.compile(

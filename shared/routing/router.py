@@ -79,7 +79,7 @@ class Router:
             if pinned is None or pinned.tier == "embeddings":
                 raise ApiError(500, f"The routing policy pins unknown deployment '{policy.pin}'.",
                                type="server_error", code="invalid_tenant_policy")
-            return RouteDecision("pinned", pinned.tier, self._with_same_model(pinned), reasons=["pinned"])
+            return RouteDecision("pinned", pinned.tier, self._with_same_model(pinned))
         complexity = score_request(messages, prompt_tokens=prompt_tokens, max_output_tokens=max_output_tokens,
                                    tools=tools)
         tier = "frontier" if complexity.score >= policy.threshold else "small"

@@ -32,8 +32,8 @@ def conversation() -> list[dict]:
     return [
         {"role": "system", "content": "You are   a CRM assistant."},
         {"role": "user", "content": f"Context:\n\n{DOC}\n\nQuestion one?"},
-        {"role": "assistant", "content": "Answer one.", "tool_calls": [{"id": "c1", "type": "function",
-                                                                         "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "assistant", "content": "Answer one.",
+         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "tool result " * 20},
         {"role": "assistant", "content": "Answer after the tool. " * 10},
         {"role": "user", "content": "Old question " * 30},

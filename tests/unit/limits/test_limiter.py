@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.limits import LimitExceeded, Limiter, LimitsPolicy, UsageLimits
+from shared.limits import Limiter, LimitExceeded, LimitsPolicy, UsageLimits
 from shared.limits.limiter import CONTAINER, NANOS_PER_USD, to_nanos
 from shared.policies import PolicyError, validate_section
 from shared.store.sqlite import SqliteDocumentStore
