@@ -4,7 +4,7 @@ Each feature is a number in [0, 1] with a weight; the score combines them as a n
 ``1 - prod(1 - weight * feature)``, so any one strong feature can make a request hard on its own.
 Features (names appear in the route reason):
 
-- ``long``: tokens of the conversation (0 up to ~60 tokens, 1 from ~1,500);
+- ``long``: tokens of the conversation (0 up to ~400 tokens, 1 from ~8,000, logarithmic);
 - ``multi-turn``: conversation depth (user/assistant turns beyond the first exchange);
 - ``code``: code fences, code-shaped lines, stack traces, programming vocabulary;
 - ``math``: equations, numbers with operators, quantitative vocabulary (solve, prove, probability...);
@@ -55,7 +55,8 @@ _CONSTRAINTS = re.compile(
 _LIST_LINE = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.MULTILINE)
 _LONG_OUTPUT = re.compile(
     r"\b(detailed|comprehensive|in[- ]depth|thorough|essay|report|proposal|white ?paper|article|full|"
-    r"complete|long|\d{3,} words|several paragraphs|chapter|documentation|specification|business case)\b",
+    r"long (report|document|article|answer|essay|e-?mail)|\d{3,} words|several paragraphs|chapter|"
+    r"documentation|specification|business case)\b",
     re.IGNORECASE)
 _SIMPLE = re.compile(
     r"^\s*(hi|hello|hey|thanks|thank you|ok|okay|yes|no|good (morning|afternoon|evening)|bye|"
@@ -63,8 +64,8 @@ _SIMPLE = re.compile(
     r"translate|spell|define|who is)\b", re.IGNORECASE)
 
 WEIGHTS: dict[str, float] = {
-    "long": 0.35,
-    "multi-turn": 0.2,
+    "long": 0.4,
+    "multi-turn": 0.15,
     "code": 0.55,
     "math": 0.5,
     "reasoning": 0.45,
@@ -104,17 +105,44 @@ def _hits(pattern: re.Pattern[str], text: str, full: int) -> float:
     return _saturate(sum(1 for _ in pattern.finditer(text)), full)
 
 
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+_LABEL = re.compile(r"^[\w /-]{2,40}:$")
+
+
+def ask_text(text: str) -> str:
+    """The part of a user turn that asks: without quoted e-mail history and labelled context blocks.
+
+    A paragraph that is only a label (``Context:``, ``Knowledge base:``) introduces supplied material;
+    that material is what the model reads, not what makes the task hard, so its cues do not count.
+    """
+    kept: list[str] = []
+    skip_next = False
+    for paragraph in _PARAGRAPHS.split(text):
+        lines = [line for line in paragraph.split("\n") if not line.lstrip().startswith(">")]
+        block = "\n".join(lines).strip()
+        if skip_next:
+            skip_next = False
+            continue
+        if _LABEL.match(block):
+            skip_next = True
+            continue
+        if block:
+            kept.append(block)
+    return "\n\n".join(kept)
+
+
 def score_request(messages: Sequence[Mapping[str, Any]], *, prompt_tokens: int,
                   max_output_tokens: int | None = None, tools: Sequence[Any] | None = None) -> Complexity:
     """Score a request; ``prompt_tokens`` is the conversation's token count (computed once upstream)."""
     user_turns = [m for m in messages if m.get("role") == "user"]
-    last_user = message_text(user_turns[-1]) if user_turns else ""
+    last_user = ask_text(message_text(user_turns[-1])) if user_turns else ""
     recent = "\n".join(message_text(m) for m in messages[-4:] if m.get("role") in ("user", "tool"))
     system = "\n".join(message_text(m) for m in messages if m.get("role") in ("system", "developer"))
     conversation_turns = sum(1 for m in messages if m.get("role") in ("user", "assistant"))
     features: dict[str, float] = {}
-    features["long"] = _saturate(math.log(prompt_tokens / 60), math.log(1500 / 60)) if prompt_tokens > 60 else 0.0
-    features["multi-turn"] = _saturate(conversation_turns - 2, 8)
+    # Small models read long contexts well: length only counts from ~400 tokens, fully at ~8,000.
+    features["long"] = _saturate(math.log(prompt_tokens / 400), math.log(8000 / 400)) if prompt_tokens > 400 else 0.0
+    features["multi-turn"] = _saturate(conversation_turns - 4, 16)
     code = 0.6 * _hits(_CODE_FENCE, recent, 2) + 0.4 * _hits(_CODE_LINE, recent, 4)
     features["code"] = min(code + 0.6 * _hits(_CODE_WORDS, last_user, 2), 1.0)
     features["math"] = min(0.7 * _hits(_MATH, last_user, 1) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)

@@ -54,7 +54,7 @@ def test_score_reasons_name_the_features() -> None:
 
 
 def test_tools_and_depth_raise_the_score() -> None:
-    base = conversation("Where is my order?")
+    base = conversation("Please check the delivery status for order 5512.")
     tools = [{"type": "function", "function": {"name": f"t{i}"}} for i in range(3)]
     plain = score_request(base, prompt_tokens=20).score
     with_tools = score_request(base, prompt_tokens=20, tools=tools).score
@@ -158,3 +158,13 @@ def test_routing_policy_validation_names_the_problem() -> None:
     with pytest.raises(PolicyError, match="must be a JSON object"):
         validate_section("routing", ["small"])
     validate_section("guardrails", {"anything": True})  # other features validate their own sections
+
+
+def test_supplied_context_and_quoted_mail_do_not_count_as_the_ask() -> None:
+    from shared.routing.complexity import ask_text
+
+    text = ("Knowledge base:\n\nCredits of 5% apply per missed response, capped at 25% per month; analyse, "
+            "compare and calculate nothing here.\n\nWhen is the renewal date?\n\n> On Monday you wrote:\n> why?")
+    assert ask_text(text) == "When is the renewal date?"
+    with_context = conversation(text)
+    assert score_request(with_context, prompt_tokens=80).score < DEFAULT_THRESHOLD
