@@ -188,7 +188,7 @@ class ChatGateway:
         cost = max(d.cost_usd(prompt, output or 0) for d in ctx.route.plan)
         limiter = self.limits.limiter
         try:
-            ctx.reservation = await limiter.reserve(limiter.counters(scoped, tokens=tokens, cost_usd=cost),
+            ctx.reservation = await limiter.reserve(limiter.windows(scoped, tokens=tokens, cost_usd=cost),
                                                     tokens=tokens, cost_usd=cost)
         except LimitExceeded as exc:
             ctx.record["limit_kind"] = exc.kind

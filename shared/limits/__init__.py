@@ -1,6 +1,6 @@
 """Per-tenant and per-app limits: requests/minute, tokens/minute and a monthly budget in USD.
 
-``UsageLimits`` turns an app's policy into the counters a request must reserve (see ``limiter.py``).
+``UsageLimits`` turns an app's policy into the counter windows a request must reserve (see ``limiter.py``).
 A tenant or app without a ``limits`` section costs nothing: the store is not touched.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from shared.limits.limiter import Counter, Limiter, LimitExceeded, Reservation
+from shared.limits.limiter import Limiter, LimitExceeded, Meter, Reservation, Window
 from shared.limits.policy import LimitsPolicy
 from shared.policies import SectionCache
 from shared.store import DocumentStore
 from shared.tenants import AppRecord
 
-__all__ = ["Counter", "LimitExceeded", "Limiter", "LimitsPolicy", "Reservation", "UsageLimits"]
+__all__ = ["LimitExceeded", "Limiter", "LimitsPolicy", "Meter", "Reservation", "UsageLimits", "Window"]
 
 
 class UsageLimits:

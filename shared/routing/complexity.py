@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from shared.tokens import message_text
@@ -33,31 +34,30 @@ _CODE_LINE = re.compile(
     r"INSERT\b|UPDATE\b|CREATE TABLE|return\b|if\s*\(|for\s*\(|while\s*\(|\}|\{|<\w+[^>]*>|Traceback|"
     r"\w+\(.*\)\s*[;{:]?$)",
     re.MULTILINE | re.IGNORECASE)
-_CODE_WORDS = re.compile(
-    r"\b(code|function|bug|debug|refactor|regex|regular expression|sql|query|python|javascript|typescript|java|"
-    r"c\+\+|rust|golang|api endpoint|stack trace|exception|compile|unit tests?|algorithm|script|json schema|"
-    r"kubernetes|docker|terraform|bicep|yaml|redis|react|hook|class|template|schema|database|pipeline|"
-    r"in (go|rust|kotlin|swift|c#))\b", re.IGNORECASE)
-_MATH = re.compile(
-    r"\b(calculate|compute|solve|prove|proof|derivative|integral|equation|probability|expected value|"
-    r"variance|statistic\w*|regression|compound interest|amorti[sz]\w+|npv|irr|optimi[sz]e|percentage|"
-    r"forecast|matrix|theorem)\b", re.IGNORECASE)
+# Vocabulary cues, one alternation per feature, matched in one pass over the lower-cased ask.
+_CUE_WORDS = {
+    "code": r"code|function|bug|debug|refactor|regex|regular expression|sql|query|python|javascript|typescript|"
+            r"java|c\+\+|rust|golang|api endpoint|stack trace|exception|compile|unit tests?|algorithm|script|"
+            r"json schema|kubernetes|docker|terraform|bicep|yaml|redis|react|hook|class|template|schema|database|"
+            r"pipeline|in (?:go|rust|kotlin|swift|c#)",
+    "math": r"calculate|compute|solve|prove|proof|derivative|integral|equation|probability|expected value|"
+            r"variance|statistic\w*|regression|compound interest|amorti[sz]\w+|npv|irr|optimi[sz]e|percentage|"
+            r"forecast|matrix|theorem",
+    "reasoning": r"why|explain|analy[sz]e|analysis|compare|comparison|contrast|trade-?offs?|pros and cons|"
+                 r"step[- ]by[- ]step|reason\w*|evaluate|assess\w*|strateg\w+|plan (?:a|an|for|how)|design|"
+                 r"architect\w*|recommend\w*|implications?|root cause|hypothes\w+|critique|justify|diagnos\w+|"
+                 r"prioriti[sz]e|negotiat\w+|risks?|decide|decision|what would happen|how would you|"
+                 r"should (?:we|i)",
+    "long_output": r"detailed|comprehensive|in[- ]depth|thorough|essay|report|proposal|white ?paper|article|"
+                   r"long (?:report|document|article|answer|essay|e-?mail)|\d{3,} words|several paragraphs|"
+                   r"chapter|documentation|specification|business case",
+    "constraint": r"must|exactly|at least|at most|no more than|do not|don't|ensure|make sure|format|json|table|"
+                  r"bullet|include|each|every|only|cite|sections?",
+}
+_CUES = re.compile(r"\b(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _CUE_WORDS.items()) + r")\b")
+_CONSTRAINT_WORDS = re.compile(r"\b(?:" + _CUE_WORDS["constraint"] + r")\b")
 _EQUATION = re.compile(r"\d\s*[-+*/^=×÷]\s*\d|[a-z]\s*[=^]\s*\d|\b\d+(\.\d+)?\s*%")
-_REASONING = re.compile(
-    r"\b(why|explain|analy[sz]e|analysis|compare|comparison|contrast|trade-?offs?|pros and cons|step[- ]by[- ]step|"
-    r"reason\w*|evaluate|assess\w*|strateg\w+|plan (a|an|for|how)|design|architect\w*|recommend\w*|"
-    r"implications?|root cause|"
-    r"hypothes\w+|critique|justify|diagnos\w+|prioriti[sz]e|negotiat\w+|risks?|decide|decision|"
-    r"what would happen|how would you|should (we|i))\b", re.IGNORECASE)
-_CONSTRAINTS = re.compile(
-    r"\b(must|exactly|at least|at most|no more than|do not|don't|ensure|make sure|format|json|table|"
-    r"bullet|include|each|every|only|cite|sections?)\b", re.IGNORECASE)
 _LIST_LINE = re.compile(r"^\s*(\d+[.)]|[-*•])\s+", re.MULTILINE)
-_LONG_OUTPUT = re.compile(
-    r"\b(detailed|comprehensive|in[- ]depth|thorough|essay|report|proposal|white ?paper|article|full|"
-    r"long (report|document|article|answer|essay|e-?mail)|\d{3,} words|several paragraphs|chapter|"
-    r"documentation|specification|business case)\b",
-    re.IGNORECASE)
 _SIMPLE = re.compile(
     r"^\s*(hi|hello|hey|thanks|thank you|ok|okay|yes|no|good (morning|afternoon|evening)|bye|"
     r"what time|what is the|what's the|where is|when does|how much|how many|can i|do you|is there|"
@@ -131,6 +131,19 @@ def ask_text(text: str) -> str:
     return "\n\n".join(kept)
 
 
+def _cue_counts(text: str) -> dict[str, int]:
+    counts = dict.fromkeys(_CUE_WORDS, 0)
+    for match in _CUES.finditer(text):
+        counts[match.lastgroup or ""] = counts.get(match.lastgroup or "", 0) + 1
+    return counts
+
+
+@lru_cache(maxsize=1024)
+def _system_constraints(system: str) -> int:
+    """Constraint words of a system prompt (an app sends the same one on every request: counted once)."""
+    return sum(1 for _ in _CONSTRAINT_WORDS.finditer(system.lower()))
+
+
 def score_request(messages: Sequence[Mapping[str, Any]], *, prompt_tokens: int,
                   max_output_tokens: int | None = None, tools: Sequence[Any] | None = None) -> Complexity:
     """Score a request; ``prompt_tokens`` is the conversation's token count (computed once upstream)."""
@@ -143,13 +156,14 @@ def score_request(messages: Sequence[Mapping[str, Any]], *, prompt_tokens: int,
     # Small models read long contexts well: length only counts from ~400 tokens, fully at ~8,000.
     features["long"] = _saturate(math.log(prompt_tokens / 400), math.log(8000 / 400)) if prompt_tokens > 400 else 0.0
     features["multi-turn"] = _saturate(conversation_turns - 4, 16)
+    cues = _cue_counts(last_user.lower())
     code = 0.6 * _hits(_CODE_FENCE, recent, 2) + 0.4 * _hits(_CODE_LINE, recent, 4)
-    features["code"] = min(code + 0.6 * _hits(_CODE_WORDS, last_user, 2), 1.0)
-    features["math"] = min(0.7 * _hits(_MATH, last_user, 1) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)
-    features["reasoning"] = _hits(_REASONING, last_user, 2)
-    constraints = _hits(_CONSTRAINTS, last_user + "\n" + system, 5) * 0.6 + _hits(_LIST_LINE, last_user, 3) * 0.6
-    features["instructions"] = min(constraints, 1.0)
-    long_output = _hits(_LONG_OUTPUT, last_user, 1)
+    features["code"] = min(code + 0.6 * _saturate(cues["code"], 2), 1.0)
+    features["math"] = min(0.7 * _saturate(cues["math"], 1) + 0.5 * _hits(_EQUATION, last_user, 2), 1.0)
+    features["reasoning"] = _saturate(cues["reasoning"], 2)
+    constraints = _saturate(cues["constraint"] + _system_constraints(system), 5) * 0.6
+    features["instructions"] = min(constraints + _hits(_LIST_LINE, last_user, 3) * 0.6, 1.0)
+    long_output = _saturate(cues["long_output"], 1)
     if max_output_tokens:
         long_output = max(long_output, _saturate(max_output_tokens - 500, 3500))
     features["long-output"] = long_output

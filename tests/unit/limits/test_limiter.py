@@ -31,7 +31,7 @@ async def store(tmp_path) -> AsyncIterator[SqliteDocumentStore]:
 
 
 async def reserve(limiter: Limiter, scoped, tokens: int = 100, cost: float = 0.001):
-    return await limiter.reserve(limiter.counters(scoped, tokens=tokens, cost_usd=cost), tokens=tokens,
+    return await limiter.reserve(limiter.windows(scoped, tokens=tokens, cost_usd=cost), tokens=tokens,
                                  cost_usd=cost)
 
 
@@ -61,11 +61,11 @@ async def test_a_refusal_gives_back_what_the_other_counters_took(store) -> None:
     with pytest.raises(LimitExceeded) as refused:
         await reserve(limiter, scoped, tokens=100)
     assert refused.value.kind == "tpm" and "app contoso/crm" in refused.value.message
-    docs = {(d["scope"], d["id"]): d["used"] for d in await store.query(CONTAINER)}
+    docs = {(d["scope"], d["id"]): d for d in await store.query(CONTAINER)}
     minute = int(Clock().now // 60)
-    assert docs[("tenant:contoso", f"rpm:{minute}")] == 1  # the refused request's request was given back
-    assert docs[("tenant:contoso", f"tpm:{minute}")] == 100
-    assert docs[("app:contoso/crm", f"tpm:{minute}")] == 100
+    tenant = docs[("tenant:contoso", f"m:{minute}:rt")]
+    assert tenant["requests"] == 1 and tenant["tokens"] == 100  # the refused request's share was given back
+    assert docs[("app:contoso/crm", f"m:{minute}:t")]["tokens"] == 100
 
 
 async def test_budget_is_exact_under_concurrency_and_zero_refuses_everything(store) -> None:
@@ -91,8 +91,8 @@ async def test_settlement_corrects_the_reservation_in_the_background(store) -> N
     assert reservation.headers["x-llmops-budget-remaining-usd"] == "0.500000"
     limiter.settle(reservation, tokens=250, cost_usd=0.1)
     await limiter.drain()
-    docs = {d["id"].split(":")[0]: d["used"] for d in await store.query(CONTAINER)}
-    assert docs["tpm"] == 250 and docs["budget"] == to_nanos(0.1)
+    docs = {d["id"][0]: d for d in await store.query(CONTAINER)}
+    assert docs["m"]["tokens"] == 250 and docs["b"]["cost_nanos"] == to_nanos(0.1)
     again = await reserve(limiter, scoped, tokens=700, cost=0.8)
     assert again.headers["x-ratelimit-remaining-tokens"] == "50"
 
@@ -106,9 +106,30 @@ async def test_request_larger_than_the_limit_says_so(store) -> None:
 
 def test_month_windows_and_nanos() -> None:
     limiter = Limiter(None, clock=Clock(1_798_761_599.0))  # 2026-12-31T23:59:59Z
-    [counter] = limiter.counters([("t", LimitsPolicy(monthly_budget_usd=5))], tokens=1, cost_usd=0.5)
-    assert counter.doc_id == "budget:2026-12" and counter.reset_s == pytest.approx(1.0)
-    assert counter.limit == 5 * NANOS_PER_USD and to_nanos(0.1) == 100_000_000
+    [window] = limiter.windows([("t", LimitsPolicy(monthly_budget_usd=5))], tokens=1, cost_usd=0.5)
+    assert window.doc_id == "b:2026-12" and window.reset_s == pytest.approx(1.0)
+    assert window.meters[0].limit == 5 * NANOS_PER_USD and to_nanos(0.1) == 100_000_000
+
+
+async def test_settlements_are_coalesced_into_one_write_per_document(store) -> None:
+    writes = []
+    original = store.increment
+
+    async def counting(*args, **kwargs):
+        writes.append(args[1])
+        return await original(*args, **kwargs)
+
+    store.increment = counting
+    limiter = Limiter(store, clock=Clock(), settle_interval_s=0.05)
+    scoped = [("app:a/b", LimitsPolicy(tokens_per_minute=100_000))]
+    reservations = [await reserve(limiter, scoped, tokens=500) for _ in range(20)]
+    writes.clear()
+    for reservation in reservations:
+        limiter.settle(reservation, tokens=100, cost_usd=0.0)
+    await asyncio.sleep(0.15)
+    assert len(writes) == 1  # twenty settlements, one write
+    [doc] = await store.query(CONTAINER)
+    assert doc["tokens"] == 20 * 100
 
 
 async def test_usage_limits_scopes_and_allowance(store) -> None:
