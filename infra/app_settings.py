@@ -126,6 +126,8 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     _setting("default_deployment", inputs.default_deployment)
     # --- telemetry
     _setting("applicationinsights_connection_string", inputs.app_insights_connection_string)
+    # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
+    _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
 
     unknown = sorted(name for name in settings if not is_read_by_app(name))
     if unknown:  # a host setting added above without listing it in HOST_SETTINGS

@@ -18,6 +18,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from llmops.events import LocalEventRuntime
 from llmops.serving import make_server, stop_on_signals, wait_started
 from llmops.simulator import build_simulator
 from shared.config import get_settings, reset_settings_cache
@@ -51,6 +52,13 @@ def http_routes(function_app) -> list[Route]:
         methods = [m.upper() for m in trigger.get("methods") or ["GET", "POST"]]
         routes.append(Route("/api/" + trigger["route"].lstrip("/"), function.get_user_function(), methods=methods))
     return routes
+
+
+def event_runtime(platform: Platform) -> LocalEventRuntime:
+    """The local stand-in for Azure's triggers, over the same function objects."""
+    import function_app
+
+    return LocalEventRuntime(registered_functions(function_app.app), platform.store, platform.settings.data_dir)
 
 
 def gateway_app() -> Starlette:
@@ -110,6 +118,9 @@ async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
     """The demo tenant and apps, and a key for ``contoso/mobile`` kept in ``key_file`` across restarts."""
     for app in DEMO_APPS:
         await platform.tenants.ensure_app(DEMO_TENANT, app)
+    # the demo opts in to the feedback loop, so feedback on its answers becomes training data
+    await platform.tenants.set_policy(DEMO_TENANT, None, "feedback",
+                                      {"retain_transcripts": True, "retrain_after_examples": 20})
     if key_file.exists():
         key = key_file.read_text().strip()
         if await platform.keys.authenticate({"authorization": f"Bearer {key}"}) is not None:
@@ -150,7 +161,9 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     stop_on_signals(simulator, gateway)
     platform = await Platform.create(get_settings())
     set_platform(platform)
+    events = event_runtime(platform)
     try:
+        events.start()
         sim_task = asyncio.create_task(simulator.serve())
         await wait_started(simulator)
         key = await ensure_demo_key(platform, data_dir / "dev-api-key")
@@ -160,6 +173,7 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
         await asyncio.gather(gateway_task, sim_task)
     finally:
         simulator.should_exit = gateway.should_exit = True
+        await events.stop()
         await platform.close()
         set_platform(None)
         print("llmops dev: stopped cleanly (request log flushed).", flush=True)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx2
 import openai
 import orjson
-from openai import AsyncAzureOpenAI
+from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from shared.api.errors import ApiError
 from shared.deployments import Deployment
@@ -108,33 +108,35 @@ class ModelBackends:
     def __init__(self, *, timeout_s: float, connect_timeout_s: float, managed_identity_client_id: str | None = None):
         self._timeout = openai.Timeout(timeout_s, connect=connect_timeout_s)
         self._mi_client_id = managed_identity_client_id
-        self._clients: dict[tuple[str, str, str], AsyncAzureOpenAI] = {}
+        self._clients: dict[tuple, AsyncOpenAI] = {}
         self._credential: Any = None
 
-    def _token_provider(self):
+    def _token_provider(self, scope: str):
         from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
         if self._credential is None:
             self._credential = DefaultAzureCredential(managed_identity_client_id=self._mi_client_id)
-        return get_bearer_token_provider(self._credential, COGNITIVE_SERVICES_SCOPE)
+        return get_bearer_token_provider(self._credential, scope)
 
-    def client(self, deployment: Deployment) -> AsyncAzureOpenAI:
-        key = (deployment.endpoint, deployment.api_version, deployment.auth)
+    def client(self, deployment: Deployment) -> AsyncOpenAI:
+        key = (deployment.endpoint, deployment.api_version, deployment.auth, deployment.api_style,
+               deployment.token_scope, tuple(sorted(deployment.headers.items())))
         client = self._clients.get(key)
         if client is None:
-            auth: dict[str, Any]
-            if deployment.auth == "key":
-                auth = {"api_key": deployment.api_key or "unused"}
+            scope = deployment.token_scope or COGNITIVE_SERVICES_SCOPE
+            common: dict[str, Any] = {"max_retries": 0, "timeout": self._timeout,
+                                      "default_headers": deployment.headers or None,
+                                      "http_client": openai.DefaultAioHttpClient(timeout=self._timeout)}
+            if deployment.api_style == "openai":
+                # An OpenAI-compatible server; with Entra ID the bearer token is fetched per call.
+                api_key = (deployment.api_key or "unused") if deployment.auth == "key" else self._token_provider(scope)
+                client = AsyncOpenAI(base_url=deployment.endpoint, api_key=api_key, **common)
+            elif deployment.auth == "key":
+                client = AsyncAzureOpenAI(azure_endpoint=deployment.endpoint, api_version=deployment.api_version,
+                                          api_key=deployment.api_key or "unused", **common)
             else:
-                auth = {"azure_ad_token_provider": self._token_provider()}
-            client = AsyncAzureOpenAI(
-                azure_endpoint=deployment.endpoint,
-                api_version=deployment.api_version,
-                max_retries=0,
-                timeout=self._timeout,
-                http_client=openai.DefaultAioHttpClient(timeout=self._timeout),
-                **auth,
-            )
+                client = AsyncAzureOpenAI(azure_endpoint=deployment.endpoint, api_version=deployment.api_version,
+                                          azure_ad_token_provider=self._token_provider(scope), **common)
             self._clients[key] = client
         return client
 

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
 
+    # --- feedback loop ------------------------------------------------------------------
+    # NCRONTAB (6 fields) for the retraining sweep timer; the Functions host reads it via %LLMOPS_...%.
+    retrain_sweep_schedule: str = "0 0 3 * * *"
+    retrain_sweep_min_examples: int = Field(default=20, ge=1)
+
     @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

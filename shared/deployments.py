@@ -42,6 +42,12 @@ class Deployment(BaseModel):
     # "entra" (managed identity, the Azure default) or "key" (the simulator / a keyed endpoint)
     auth: Literal["entra", "key"] = "entra"
     api_key: str | None = None
+    # "azure": Azure OpenAI's URL shape (/openai/deployments/{deployment}/...?api-version=);
+    # "openai": an OpenAI-compatible server at ``endpoint`` (e.g. vLLM on an Azure ML online endpoint, .../v1)
+    api_style: Literal["azure", "openai"] = "azure"
+    # Entra ID scope of the token (default: Cognitive Services; Azure ML endpoints use https://ml.azure.com/.default)
+    token_scope: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)  # sent with every call (e.g. azureml-model-deployment)
     # routing pools (issue: routing/failover): lower priority is tried first; weight splits traffic
     priority: int = Field(default=0, ge=0)
     weight: float = Field(default=1.0, gt=0)

@@ -60,6 +60,13 @@ class RequestLog:
             self._spill_sync()
         self._ensure_task()
 
+    def pending_record(self, tenant_id: str, request_id: str) -> dict[str, Any] | None:
+        """A record still waiting in memory (not yet flushed), if this process holds it."""
+        for record in reversed(self._buffer):
+            if record.get("id") == request_id and record.get("tenant_id") == tenant_id:
+                return record
+        return None
+
     # -- background -----------------------------------------------------------------------
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():

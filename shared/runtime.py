@@ -17,6 +17,8 @@ from shared.auth import KeyService
 from shared.backends import ModelBackends
 from shared.config import Settings, get_settings
 from shared.deployments import DeploymentRegistry, load_registry
+from shared.feedback.capture import FeedbackService
+from shared.feedback.curation import CurationService
 from shared.gateway import ChatGateway
 from shared.health import HealthService
 from shared.limits import UsageLimits
@@ -41,6 +43,8 @@ class Platform:
     telemetry: Telemetry
     gateway: ChatGateway
     health: HealthService
+    feedback: FeedbackService
+    curation: CurationService
 
     @classmethod
     async def create(cls, settings: Settings, *, telemetry: Telemetry | None = None,
@@ -63,7 +67,11 @@ class Platform:
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
                               backends=backends, request_log=request_log, telemetry=telemetry, limits=limits)
         health = HealthService(store, deployments, backends)
-        return cls(settings, store, tenants, keys, deployments, backends, request_log, telemetry, gateway, health)
+        feedback = FeedbackService(store, request_log, telemetry,
+                                   lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
+        curation = CurationService(store, tenants, LazyRedactor())
+        return cls(settings, store, tenants, keys, deployments, backends, request_log, telemetry, gateway, health,
+                   feedback, curation)
 
     async def close(self) -> None:
         if self.gateway.limits is not None:
@@ -72,6 +80,20 @@ class Platform:
         await self.backends.close()
         await self.store.close()
         self.telemetry.shutdown()
+
+
+class LazyRedactor:
+    """Loads the PII scanner on first use, so requests that never curate never pay for it."""
+
+    def __init__(self) -> None:
+        self._redact = None
+
+    def __call__(self, text: str) -> tuple[str, int]:
+        if self._redact is None:
+            from shared.feedback.scrub import pii_redactor
+
+            self._redact = pii_redactor()
+        return self._redact(text)
 
 
 _platform: Platform | None = None

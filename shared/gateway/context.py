@@ -68,6 +68,7 @@ class RequestContext:
     deployment: Deployment | None = None
     stream: bool = False
     backend_ns: int = 0  # time spent waiting for model backends
+    completion_text: str | None = None  # the answer, kept for transcripts when the app opts in
     response_headers: dict[str, str] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     # routing and limits (shared/routing, shared/limits)

@@ -56,6 +56,15 @@ def outcome_of(status: int) -> str:
     return "client_error"
 
 
+def completion_text(body: Mapping[str, Any]) -> str:
+    """The answer's text (or its tool calls as JSON) from a completion body."""
+    choices = body.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    if message.get("content") is not None:
+        return str(message["content"])
+    return orjson.dumps(message.get("tool_calls") or []).decode()
+
+
 class ChatGateway:
     def __init__(
         self,
@@ -209,6 +218,7 @@ class ChatGateway:
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
         self.account(ctx, result.body, usage_of(result.body))
+        ctx.completion_text = completion_text(result.body)
         ctx.record["backend_latency_ms"] = round(result.latency_s * 1000, 3)
         headers = ctx.base_headers()
         headers["x-llmops-cost-usd"] = f"{ctx.record['cost_usd']:.8f}"
@@ -282,6 +292,8 @@ class ChatGateway:
             overhead_ms=round(ctx.overhead_ms(), 3),
         )
         record.setdefault("cost_usd", 0.0)
+        if ctx.completion_text is not None and (ctx.app_policy.get("feedback") or {}).get("retain_transcripts"):
+            record["transcript"] = {"messages": ctx.messages, "completion": ctx.completion_text}
         if request is not None:
             record["max_tokens"] = request.output_token_limit
             record["temperature"] = request.temperature

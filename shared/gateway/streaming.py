@@ -122,6 +122,7 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             ctx.record["usage_estimated"] = True
         gateway.account(ctx, last, usage)
+        ctx.completion_text = "".join(opened.text)
         ctx.record["finish_reasons"] = finish_reasons
         ctx.record["stream_end"] = end
         ctx.record["backend_latency_ms"] = round(ctx.backend_ns / 1e6, 3)

@@ -64,3 +64,27 @@ def test_simulator_requires_a_key_and_an_api_version(stack: Stack) -> None:
     body = {"messages": [{"role": "user", "content": "x"}]}
     assert httpx2.post(url, params={"api-version": "2024-10-21"}, json=body).status_code == 401
     assert httpx2.post(url, json=body, headers={"api-key": SIMULATOR_KEY}).status_code == 404
+
+
+def test_openai_style_deployment_through_the_backends(stack: Stack) -> None:
+    """An OpenAI-compatible endpoint (how a fine-tuned model served by vLLM is reached) uses the same client code."""
+    from shared.backends import ModelBackends
+    from shared.deployments import Deployment
+
+    deployment = Deployment(alias="ft-candidate", endpoint=f"{stack.simulator_url}/v1", deployment="gpt-4o-mini",
+                            model="ft", tier="canary", auth="key", api_key=SIMULATOR_KEY, api_style="openai",
+                            headers={"azureml-model-deployment": "blue"})
+
+    async def call():
+        backends = ModelBackends(timeout_s=5, connect_timeout_s=2)
+        try:
+            result = await backends.chat(deployment, {"messages": [{"role": "user", "content": "hi"}]})
+            chunks = [c async for c in await backends.chat_stream(
+                deployment, {"messages": [{"role": "user", "content": "hi"}]})]
+            return result, chunks
+        finally:
+            await backends.close()
+
+    result, chunks = stack.call(call())
+    assert result.body["choices"][0]["message"]["content"]
+    assert chunks[-1]["usage"]["completion_tokens"] > 0

@@ -80,3 +80,20 @@ def test_host_settings_do_not_shadow_application_settings():
     lowered = {name.lower() for name in settings_env_names()}
     assert not [name for name in HOST_SETTINGS if name.lower() in lowered]
     assert not is_read_by_app("LLMOPS_SOMETHING_NOBODY_READS")
+
+
+def test_every_binding_expression_resolves_to_an_app_setting(platform: ProgramRun):
+    """A ``%NAME%`` in a trigger binding is resolved by the host from app settings; a missing one stops
+    the function from starting, so each must be deployed."""
+    import re
+
+    import function_app
+    from llmops.devhost import registered_functions
+
+    settings = _app_settings(platform)
+    expressions = set()
+    for function in registered_functions(function_app.app):
+        expressions |= set(re.findall(r"%([A-Za-z0-9_]+)%", function.get_function_json()))
+    assert expressions, "the app is expected to use binding expressions"
+    missing = sorted(name for name in expressions if name not in settings)
+    assert not missing, f"binding expressions without an app setting: {missing}"

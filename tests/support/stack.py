@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from llmops.devhost import SIMULATOR_KEY, gateway_app, local_deployments
+from llmops.devhost import SIMULATOR_KEY, event_runtime, gateway_app, local_deployments
+from llmops.events import LocalEventRuntime
 from llmops.serving import make_server, wait_started
 from llmops.simulator import build_simulator
 from shared.config import Settings
@@ -34,6 +35,7 @@ class Stack:
     platform: Platform
     loop: asyncio.AbstractEventLoop
     data_dir: Path
+    events: LocalEventRuntime
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Run a coroutine on the stack's event loop (where the platform's clients live)."""
@@ -103,10 +105,14 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
         await wait_started(gateway)
         await platform.tenants.ensure_app("contoso", "mobile")
         await platform.tenants.ensure_app("contoso", "crm")
-        holder.update(platform=platform, servers=(simulator, gateway),
+        events = event_runtime(platform)
+        events.timer_interval_s = 3600
+        events.start()
+        holder.update(platform=platform, servers=(simulator, gateway), events=events,
                       key=(await platform.keys.create_key("contoso", "mobile")).key)
         ready.set()
         await asyncio.gather(*tasks)
+        await events.stop()
         await platform.close()
         set_platform(None)
 
@@ -115,7 +121,8 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
     if not ready.wait(30):
         raise RuntimeError("the test stack did not start")
     try:
-        yield Stack(f"http://127.0.0.1:{gw_port}", simulator_url, holder["key"], holder["platform"], loop, data_dir)
+        yield Stack(f"http://127.0.0.1:{gw_port}", simulator_url, holder["key"], holder["platform"], loop, data_dir,
+                    holder["events"])
     finally:
         for server in holder["servers"]:
             server.should_exit = True

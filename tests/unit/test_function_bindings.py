@@ -14,7 +14,10 @@ EXPECTED_HTTP = {
     "azure_chat_completions": ("openai/deployments/{deployment}/chat/completions", ["POST"]),
     "list_models": ("v1/models", ["GET"]),
     "health": ("health", ["GET"]),
+    "submit_feedback": ("v1/feedback", ["POST"]),
 }
+RETRAIN_OUTPUT = {"direction": "OUT", "type": "queue", "name": "retrain", "queueName": "retrain-requests",
+                  "connection": "AzureWebJobsStorage"}
 
 
 def functions() -> dict[str, dict]:
@@ -30,6 +33,23 @@ def test_http_functions_and_their_bindings() -> None:
                            "authLevel": "ANONYMOUS", "route": route}
         assert {"direction": "OUT", "type": "http", "name": "$return"} in bindings
         assert registered[name]["scriptFile"] == "function_app.py"
+
+
+def test_curation_is_fed_by_the_feedback_change_feed_and_outputs_to_the_retrain_queue() -> None:
+    bindings = functions()["curate_feedback"]["bindings"]
+    trigger = next(b for b in bindings if b["type"] == "cosmosDBTrigger")
+    assert trigger == {"direction": "IN", "type": "cosmosDBTrigger", "name": "documents", "connection": "COSMOS",
+                       "databaseName": "%LLMOPS_COSMOS_DATABASE%", "containerName": "feedback",
+                       "leaseContainerName": "leases", "createLeaseContainerIfNotExists": False}
+    assert RETRAIN_OUTPUT in bindings
+
+
+def test_retrain_sweep_timer() -> None:
+    bindings = functions()["retrain_sweep"]["bindings"]
+    trigger = next(b for b in bindings if b["type"] == "timerTrigger")
+    assert trigger == {"direction": "IN", "type": "timerTrigger", "name": "timer",
+                       "schedule": "%LLMOPS_RETRAIN_SWEEP_SCHEDULE%", "runOnStartup": False, "useMonitor": True}
+    assert RETRAIN_OUTPUT in bindings
 
 
 def test_http_functions_are_async_and_take_the_streaming_request_type() -> None:
