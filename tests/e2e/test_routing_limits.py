@@ -7,6 +7,7 @@ import io
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -131,21 +132,26 @@ def test_costs_command_prints_a_table(stack: Stack, capsys) -> None:
     previous = {k: os.environ.get(k) for k in ("LLMOPS_DATA_DIR", "LLMOPS_STORE")}
     os.environ.update(LLMOPS_DATA_DIR=str(stack.data_dir), LLMOPS_STORE="sqlite")
     reset_settings_cache()
-    try:
-        assert llmops_main(["costs", "--since", "1h", "--tenant", "billing"]) == 0
-        table = capsys.readouterr().out
-        assert llmops_main(["costs", "--since", "1h", "--by", "tenant", "--json"]) == 0
-        rows = capsys.readouterr().out
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            assert llmops_main(["costs", "--by", "region"]) == 1
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings_cache()
+    # the CLI calls asyncio.run(), which clears the calling thread's event loop: keep it off the main thread
+    with ThreadPoolExecutor(1) as worker:
+        def cli(*argv: str) -> int:
+            return worker.submit(llmops_main, list(argv)).result(60)
+
+        try:
+            assert cli("costs", "--since", "1h", "--tenant", "billing") == 0
+            table = capsys.readouterr().out
+            assert cli("costs", "--since", "1h", "--by", "tenant", "--json") == 0
+            rows = capsys.readouterr().out
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                assert cli("costs", "--by", "region") == 1
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            reset_settings_cache()
     assert "billing" in table and "gpt-4o" in table and "TOTAL" in table
     assert any(row["tenant"] == "billing" and row["cost_usd"] > 0 for row in json.loads(rows))
     assert "--by takes" in err.getvalue()
