@@ -155,3 +155,21 @@ def test_costs_command_prints_a_table(stack: Stack, capsys) -> None:
     assert "billing" in table and "gpt-4o" in table and "TOTAL" in table
     assert any(row["tenant"] == "billing" and row["cost_usd"] > 0 for row in json.loads(rows))
     assert "--by takes" in err.getvalue()
+
+
+def test_streams_are_routed_limited_and_settled(stack: Stack) -> None:
+    _fresh_minute()
+    client = app_client(stack, "limited", "stream", {"app:limits": {"tokens_per_minute": 5000}})
+    with client.chat.completions.with_streaming_response.create(
+            model="auto", messages=[{"role": "user", "content": "hello there"}], stream=True) as response:
+        assert response.headers["x-llmops-route"].startswith("small;")
+        reserved_left = int(response.headers["x-ratelimit-remaining-tokens"])
+        request_id = response.headers["x-request-id"]
+        text = "".join(c.choices[0].delta.content or "" for c in response.parse() if c.choices)
+    assert text and reserved_left < 5000 - 1024  # the default output allowance was reserved
+    record = stack.log_record(request_id)
+    assert record["max_tokens"] == 1024 and record["stream_end"] == "complete"
+    time.sleep(0.2)  # the settlement runs after the stream
+    after = ask(client, "hello again", max_tokens=10)
+    used = 5000 - int(after.headers["x-ratelimit-remaining-tokens"])
+    assert used < 400  # the first request now counts its real tokens, not its 1,024-token reservation
