@@ -99,6 +99,60 @@ class Settings(BaseSettings):
     retrain_sweep_schedule: str = "0 0 3 * * *"
     retrain_sweep_min_examples: int = Field(default=20, ge=1)
 
+    # --- retraining: Azure ML pipeline, evaluation gate, serving (shared/retraining, pipelines/) ---
+    training_runner: Literal["local", "azureml"] = "local"
+    azureml_subscription_id: str | None = None
+    azureml_resource_group: str | None = None
+    azureml_workspace: str | None = None
+    azureml_gpu_compute: str = "gpu-cluster"
+    azureml_cpu_compute: str = "serverless"  # prepare and register: Azure ML serverless compute, no cluster
+    azureml_experiment: str = "llmops-retraining"
+    # An open instruct model (hub id); the local runner uses "tiny" (created in code) unless told otherwise.
+    training_base_model: str = "microsoft/Phi-3.5-mini-instruct"
+    training_local_base_model: str = "tiny"
+    training_method: Literal["lora", "qlora"] = "qlora"
+    training_lora_r: int = Field(default=16, gt=0)
+    training_lora_alpha: int = Field(default=32, gt=0)
+    training_lora_dropout: float = Field(default=0.05, ge=0, lt=1)
+    training_target_modules: str = "all-linear"
+    training_learning_rate: float = Field(default=2e-4, gt=0)
+    training_epochs: float = Field(default=1.0, ge=0)
+    training_max_steps: int = Field(default=0, ge=0)
+    training_batch_size: int = Field(default=4, gt=0)
+    training_gradient_accumulation: int = Field(default=4, gt=0)
+    training_max_length: int = Field(default=1024, gt=0)
+    training_model_name: str = "llmops-candidate"
+    # The fixed regression set: an Azure ML data asset or URI (locally: pipelines/data/regression_set.jsonl).
+    training_regression_set: str | None = None
+    # The model the candidate is compared with: azureml:<name>:<version> (or a local adapter folder);
+    # unset: the base model itself.
+    training_production_model: str | None = None
+    eval_max_new_tokens: int = Field(default=256, gt=0)
+    eval_max_examples: int = Field(default=0, ge=0)
+    eval_candidate_price_input_per_1k: float = Field(default=0.0, ge=0)
+    eval_candidate_price_output_per_1k: float = Field(default=0.0, ge=0)
+    eval_production_price_input_per_1k: float = Field(default=0.0, ge=0)
+    eval_production_price_output_per_1k: float = Field(default=0.0, ge=0)
+    eval_production_endpoint: str | None = None  # production behind an OpenAI-compatible endpoint
+    eval_production_model: str | None = None
+    eval_judge_endpoint: str | None = None  # LLM-judge metric only when both are set
+    eval_judge_model: str | None = None
+    eval_api_version: str | None = "2024-10-21"
+    eval_guardrails: str = "pipelines.training.output_checks:basic_output_checks"
+    gate_quality_metric: Literal["rouge_l", "token_f1", "exact_match", "judge"] = "rouge_l"
+    gate_quality_tolerance: float = Field(default=0.0, ge=0)
+    gate_guardrail_tolerance: float = Field(default=0.0, ge=0)
+    gate_max_p95_latency_ms: float | None = Field(default=None, gt=0)
+    gate_max_latency_ratio: float | None = Field(default=None, gt=0)
+    gate_max_cost_per_request_usd: float | None = Field(default=None, ge=0)
+    gate_max_cost_ratio: float | None = Field(default=None, gt=0)
+    gate_min_requests: int = Field(default=5, ge=1)
+    serving_endpoint_name: str = "llmops-candidates"
+    serving_instance_type: str = "Standard_NC24ads_A100_v4"
+    serving_instance_count: int = Field(default=1, gt=0)
+    serving_max_lora_rank: int = Field(default=64, gt=0)
+    serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
+
     @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

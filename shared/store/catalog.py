@@ -52,6 +52,11 @@ CONTAINERS: dict[str, ContainerSpec] = {
         ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
         ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
         ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
+        ContainerSpec(
+            "training_runs",
+            "dataset_id",
+            description="one record per retraining run: snapshot, status, metrics, gate decision, model",
+        ),
     )
 }
 
