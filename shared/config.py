@@ -60,6 +60,28 @@ class Settings(BaseSettings):
     request_log_batch_size: int = Field(default=200, gt=0)
     request_log_ttl_days: int = Field(default=90, gt=0)
 
+    # --- routing, failover and limits (shared/routing, shared/limits) --------------------
+    # Attempts per request across all deployments of its pool (the first try included).
+    route_max_attempts: int = Field(default=6, ge=1, le=20)
+    # Tries on one deployment before failing over to the next (the first try included).
+    route_attempts_per_deployment: int = Field(default=2, ge=1, le=10)
+    # Exponential backoff between tries: base * 2^n with full jitter, capped.
+    retry_backoff_base_s: float = Field(default=0.05, ge=0)
+    retry_backoff_max_s: float = Field(default=2.0, ge=0)
+    # A Retry-After longer than this is not waited for: the next deployment is tried instead.
+    retry_after_max_wait_s: float = Field(default=2.0, ge=0)
+    # Deadline of one backend attempt (non-streamed: the whole reply; streamed: the first chunk).
+    attempt_timeout_s: float = Field(default=30.0, gt=0)
+    # Deadline of the whole request across retries and failovers (up to the first streamed chunk).
+    request_deadline_s: float = Field(default=90.0, gt=0)
+    # Circuit breaker per deployment and per instance: trips after this many consecutive failures
+    # (5xx, 429, timeouts, connection errors), stays open this long, then lets one probe through.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_open_s: float = Field(default=10.0, gt=0)
+    # Output tokens reserved for a request that sets no max_tokens while a TPM or budget limit applies
+    # (the request's max_tokens is then set to it, so the reservation bounds the real spend).
+    limits_default_output_tokens: int = Field(default=1024, ge=1)
+
     # --- telemetry ----------------------------------------------------------------------
     applicationinsights_connection_string: str | None = Field(
         default=None, validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING")

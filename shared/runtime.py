@@ -22,11 +22,13 @@ from shared.feedback.capture import FeedbackService
 from shared.feedback.curation import CurationService
 from shared.gateway import ChatGateway
 from shared.health import HealthService
+from shared.limits import UsageLimits
 from shared.observability.telemetry import Telemetry, setup_telemetry
 from shared.request_log import RequestLog
 from shared.rollouts import CanaryJudge, RolloutPolicy, RolloutRouter, RolloutStore
 from shared.store import DocumentStore, build_store
 from shared.tenants import TenantDirectory
+from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
     from shared.retraining.coordinator import RetrainingCoordinator
@@ -76,8 +78,10 @@ class Platform:
                                  batch_size=settings.request_log_batch_size)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
+        limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
+        warm_up_in_background()  # the tokenizer file loads while the host finishes starting
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
-                              backends=backends, request_log=request_log, telemetry=telemetry)
+                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits)
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
@@ -88,6 +92,8 @@ class Platform:
                    feedback, curation, rollouts)
 
     async def close(self) -> None:
+        if self.gateway.limits is not None:
+            await self.gateway.limits.limiter.drain()
         await self.request_log.close()
         await self.backends.close()
         await self.store.close()
