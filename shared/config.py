@@ -72,7 +72,18 @@ class Settings(BaseSettings):
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
 
-    @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
+    # --- guardrails (issue 4) -------------------------------------------------------------
+    # Policy YAML files (and bindings.yaml); relative paths are taken from the repository root.
+    guardrails_policy_dir: Path = Path("policies/guardrails")
+    guardrails_default_policy: str = "default"
+    # Azure AI Content Safety: when set, injection/toxicity/groundedness checks call it (Entra ID auth).
+    content_safety_endpoint: str | None = None
+    content_safety_key: str | None = None  # local experiments only; Azure uses the managed identity
+    content_safety_timeout_s: float = Field(default=3.0, gt=0)
+
+    @field_validator(
+        "cosmos_endpoint", "deployments_json", "default_deployment", "content_safety_endpoint", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -80,6 +91,12 @@ class Settings(BaseSettings):
     @property
     def resolved_sqlite_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "llmops.sqlite3"
+
+    @property
+    def resolved_guardrails_policy_dir(self) -> Path:
+        if self.guardrails_policy_dir.is_absolute():
+            return self.guardrails_policy_dir
+        return Path(__file__).resolve().parents[1] / self.guardrails_policy_dir
 
     @property
     def telemetry_dir(self) -> Path:

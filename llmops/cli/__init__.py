@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 # Command-group modules under llmops.cli, in the order ``llmops --help`` lists them.
-GROUPS: tuple[str, ...] = ()
+GROUPS: tuple[str, ...] = ("guard",)
 
 
 def build_parser() -> argparse.ArgumentParser:
