@@ -5,7 +5,8 @@
 Data (named here, nothing downloaded):
 - injection: ``<data-dir>/injection/dev.jsonl`` (deepset prompt-injections + JailbreakBench prompts),
   the repo's own ``data/guardrails/*.jsonl`` train splits (dangerous-sounding benign prompts, long benign
-  e-mails and web pages, indirect injections), and as further benign text the questions of
+  e-mails and web pages, benign prompts in German/Spanish/French, indirect injections), and as further
+  benign text the questions of
   ``<data-dir>/paraphrase/dev.jsonl``, the passages of ``<data-dir>/hallucination/dev.jsonl`` and the
   comments of ``<data-dir>/toxicity/dev.jsonl``. Long texts are cut into the same windows the detector
   scores at run time, so the head learns what an attack says, not how long it is.
@@ -32,6 +33,12 @@ from shared.guardrails.classifier import MODEL_DIR, LinearHead, text_windows, tr
 
 OWN_DATA = ROOT / "data" / "guardrails"
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
+OWN_INJECTION_SETS = (
+    "benign_dangerous_prompts.jsonl",
+    "benign_long_documents.jsonl",
+    "benign_multilingual_prompts.jsonl",
+    "indirect_injections.jsonl",
+)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -53,10 +60,12 @@ def injection_examples(data_dir: Path) -> tuple[list[str], list[int], list[str]]
     texts: list[tuple[str, int, str]] = []
     for i, row in enumerate(read_jsonl(data_dir / "injection" / "dev.jsonl")):
         texts.append((row["text"], int(row["label"]), f"dev-{i}"))
-    for name in ("benign_dangerous_prompts.jsonl", "benign_long_documents.jsonl", "indirect_injections.jsonl"):
+    for name in OWN_INJECTION_SETS:
         for i, row in enumerate(own_split(name, "train")):
             texts.append((row["text"], int(row["label"]), f"{name}-{i}"))
-    questions = [row["a"] for row in read_jsonl(data_dir / "paraphrase" / "dev.jsonl") if row["source"] != "gptcache-mock"]
+    questions = [
+        row["a"] for row in read_jsonl(data_dir / "paraphrase" / "dev.jsonl") if row["source"] != "gptcache-mock"
+    ]
     for i, question in enumerate(_sample(sorted(set(questions)), 400, "q")):
         texts.append((question, 0, f"quora-{i}"))
     passages = sorted({row["context"] for row in read_jsonl(data_dir / "hallucination" / "dev.jsonl")})
@@ -84,8 +93,8 @@ def toxicity_examples(data_dir: Path) -> tuple[list[str], list[int], list[str]]:
 
 RECIPES = {
     # name: (examples, L2 strength)
-    "injection": (injection_examples, 2.0),
-    "toxicity": (toxicity_examples, 1.0),
+    "injection": (injection_examples, 0.3),
+    "toxicity": (toxicity_examples, 3.0),
 }
 
 
@@ -111,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         y = np.asarray(labels)
         x = encoder.encode(texts)
         weights, bias = fit(x, y, l2)
-        meta = {"encoder": "all-MiniLM-L6-v2", "examples": len(texts), "positives": int(y.sum()), "l2": l2,
-                "trained_by": "scripts/train_guardrail_models.py"}
+        meta = {
+            "encoder": "all-MiniLM-L6-v2",
+            "examples": len(texts),
+            "positives": int(y.sum()),
+            "l2": l2,
+            "trained_by": "scripts/train_guardrail_models.py",
+        }
         path = LinearHead(weights, bias, meta).save(name, args.out)
         print(f"{name}: {len(texts)} examples ({int(y.sum())} positive) -> {path}")
     return 0

@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="guard_command", metavar="COMMAND")
     scan = commands.add_parser("scan", help="score each line of a JSON-lines file with one check")
     scan.add_argument("--check", required=True, choices=SCAN_CHECKS)
-    scan.add_argument("--input", required=True, type=Path, help="JSON lines with 'text' (groundedness: context, answer)")
+    scan.add_argument(
+        "--input", required=True, type=Path, help="JSON lines with 'text' (groundedness: context, answer)"
+    )
     scan.add_argument("--output", required=True, type=Path, help="JSON lines: input + score, flagged (+ spans)")
     scan.add_argument("--policy-dir", type=Path, default=None, help="policy directory (default: the settings')")
     scan.set_defaults(func=_scan)
@@ -44,8 +46,9 @@ def _policy_set(directory: Path | None):
 
     settings = get_settings()
     try:
-        return PolicySet.load(directory or settings.resolved_guardrails_policy_dir,
-                              default=settings.guardrails_default_policy)
+        return PolicySet.load(
+            directory or settings.resolved_guardrails_policy_dir, default=settings.guardrails_default_policy
+        )
     except PolicyError as exc:
         raise CliError(str(exc)) from exc
 
@@ -140,8 +143,13 @@ def _scan(args: argparse.Namespace) -> int:
             value, extra = score(row)
             is_flagged = value >= threshold and value > 0
             flagged += is_flagged
-            out.write(json.dumps({**row, "score": round(float(value), 6), "flagged": bool(is_flagged), **extra},
-                                 ensure_ascii=False) + "\n")
-    print(f"{args.check}: {len(rows)} lines, {flagged} flagged (threshold {threshold}) -> {args.output}",
-          file=sys.stderr)
+            out.write(
+                json.dumps(
+                    {**row, "score": round(float(value), 6), "flagged": bool(is_flagged), **extra}, ensure_ascii=False
+                )
+                + "\n"
+            )
+    print(
+        f"{args.check}: {len(rows)} lines, {flagged} flagged (threshold {threshold}) -> {args.output}", file=sys.stderr
+    )
     return 0

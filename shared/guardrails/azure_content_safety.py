@@ -60,8 +60,9 @@ class ContentSafetyClient:
     async def _post(self, operation: str, body: dict[str, Any], api_version: str = API_VERSION) -> dict[str, Any]:
         url = f"{self.endpoint}/contentsafety/{operation}"
         try:
-            response = await self._client.post(url, params={"api-version": api_version}, json=body,
-                                               headers=await self._headers())
+            response = await self._client.post(
+                url, params={"api-version": api_version}, json=body, headers=await self._headers()
+            )
         except httpx.HTTPError as exc:
             raise ContentSafetyError(f"{operation}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
@@ -124,5 +125,6 @@ def content_safety_from_settings(settings: Any) -> ContentSafetyClient | None:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential(managed_identity_client_id=getattr(settings, "azure_client_id", None))
-    return ContentSafetyClient(endpoint, credential=credential, api_key=key,
-                               timeout_s=getattr(settings, "content_safety_timeout_s", 3.0))
+    return ContentSafetyClient(
+        endpoint, credential=credential, api_key=key, timeout_s=getattr(settings, "content_safety_timeout_s", 3.0)
+    )

@@ -62,7 +62,7 @@ class Check:
         if self.azure is not None:
             try:
                 finding = await self.scan_azure(text, ctx)
-            except Exception as exc:  # noqa: BLE001 - any Azure failure falls back to the local detector
+            except Exception as exc:
                 logger.warning("Azure Content Safety failed for %s, using the local detector: %s", self.name, exc)
                 finding = None
                 fallback = type(exc).__name__

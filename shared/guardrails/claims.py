@@ -27,10 +27,25 @@ _MONEY = re.compile(
     r"|\b(\d[\d,]*(?:\.\d{1,2})?)\s?(?:dollars|euros|pounds|USD|EUR|GBP|€)\b"
 )
 _AVAILABILITY = [
-    ("discontinued", re.compile(r"(?i)\b(?:discontinued|no longer (?:sold|made|produced|available|offered)|end[- ]of[- ]life)\b")),
-    ("out_of_stock", re.compile(r"(?i)\b(?:out of stock|sold out|unavailable|not (?:currently )?(?:available|in stock)|back[- ]?order(?:ed)?)\b")),
+    (
+        "discontinued",
+        re.compile(r"(?i)\b(?:discontinued|no longer (?:sold|made|produced|available|offered)|end[- ]of[- ]life)\b"),
+    ),
+    (
+        "out_of_stock",
+        re.compile(
+            r"(?i)\b(?:out of stock|sold out|unavailable|not (?:currently )?(?:available|in stock)|"
+            r"back[- ]?order(?:ed)?)\b"
+        ),
+    ),
     ("preorder", re.compile(r"(?i)\b(?:pre-?order|coming soon|not yet released)\b")),
-    ("in_stock", re.compile(r"(?i)\b(?:in stock|available (?:now|today|immediately|for (?:immediate )?(?:delivery|purchase))|ships? (?:today|immediately|within)|ready to ship|is available)\b")),
+    (
+        "in_stock",
+        re.compile(
+            r"(?i)\b(?:in stock|available (?:now|today|immediately|for (?:immediate )?(?:delivery|purchase))|"
+            r"ships? (?:today|immediately|within)|ready to ship|is available)\b"
+        ),
+    ),
 ]
 _UNIT_ALIASES = {
     "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
@@ -45,7 +60,8 @@ _UNIT_ALIASES = {
     "rpm": "rpm", "db": "db", "hz": "hz", "fps": "fps", "core": "core", "cores": "core",
 }  # fmt: skip
 _QUANTITY = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s?(-?)\s?(" + "|".join(sorted((re.escape(u) for u in _UNIT_ALIASES), key=len, reverse=True))
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s?(-?)\s?("
+    + "|".join(sorted((re.escape(u) for u in _UNIT_ALIASES), key=len, reverse=True))
     + r")(?![\w])",
     re.IGNORECASE,
 )
@@ -143,21 +159,29 @@ class ProductCatalog:
         if product.price is not None:
             for amount in _money(sentence):
                 if abs(amount - product.price) > max(0.01, product.price * 0.005):
-                    problems.append({"product": product.id, "attribute": "price", "catalog": product.price,
-                                     "claimed": amount})
+                    problems.append(
+                        {"product": product.id, "attribute": "price", "catalog": product.price, "claimed": amount}
+                    )
         if product.availability:
             for status, pattern in _AVAILABILITY:
                 if pattern.search(sentence):
                     if status != product.availability:
-                        problems.append({"product": product.id, "attribute": "availability",
-                                         "catalog": product.availability, "claimed": status})
+                        problems.append(
+                            {
+                                "product": product.id,
+                                "attribute": "availability",
+                                "catalog": product.availability,
+                                "claimed": status,
+                            }
+                        )
                     break
         spec_values = product.quantities()
         for number, unit in _quantities(_MONEY.sub(" ", sentence)):
             known = spec_values.get(unit)
             if known and not any(abs(number - value) <= 1e-6 * max(1.0, value) for value in known):
-                problems.append({"product": product.id, "attribute": f"spec:{unit}", "catalog": sorted(known),
-                                 "claimed": number})
+                problems.append(
+                    {"product": product.id, "attribute": f"spec:{unit}", "catalog": sorted(known), "claimed": number}
+                )
         return problems
 
 

@@ -35,7 +35,11 @@ class LinearHead:
     def save(self, name: str, directory: Path = MODEL_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}.json"
-        payload = {"weights": [round(float(w), 6) for w in self.weights], "bias": round(self.bias, 6), "meta": self.meta}
+        payload = {
+            "weights": [round(float(w), 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "meta": self.meta,
+        }
         path.write_text(json.dumps(payload, indent=1) + "\n")
         return path
 

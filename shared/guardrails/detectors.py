@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 from pydantic import Field
 
 from shared.guardrails.checks import Check, CheckOptions, ScanContext, register
@@ -109,7 +110,6 @@ class ToxicityCheck(Check):
 
 
 class GroundednessOptions(CheckOptions):
-    use_embeddings: bool = True
     min_context_chars: int = Field(default=20, ge=0)
 
 
@@ -118,11 +118,10 @@ class GroundednessCheck(Check):
     name = "groundedness"
     stages = OUTPUT_ONLY
     Options = GroundednessOptions
-    heavy = True
 
     def __init__(self, options: GroundednessOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
-        self.scorer = GroundednessScorer(use_embeddings=options.use_embeddings)
+        self.scorer = GroundednessScorer()
         self.span_threshold = 0.5
 
     def _context(self, ctx: ScanContext) -> str | None:
@@ -196,8 +195,12 @@ class TopicsCheck(Check):
 
     def __init__(self, options: TopicsOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
-        self.detector = TopicDetector(options.allowed, options.blocked, min_similarity=options.min_similarity,
-                                      blocked_similarity=options.blocked_similarity)
+        self.detector = TopicDetector(
+            options.allowed,
+            options.blocked,
+            min_similarity=options.min_similarity,
+            blocked_similarity=options.blocked_similarity,
+        )
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
         score, detail = self.detector.score(text)

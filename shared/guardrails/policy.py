@@ -132,8 +132,10 @@ def _build_check(rule: CheckRule, stage: Stage, where: str, base_dir: Path, azur
     if stage not in cls.stages:
         raise PolicyError(f"{where}: check {rule.check!r} runs on {', '.join(sorted(cls.stages))} only")
     if rule.action not in cls.actions:
-        raise PolicyError(f"{where}: action {rule.action!r} is not available for {rule.check!r} "
-                          f"(use one of {', '.join(sorted(cls.actions))})")
+        raise PolicyError(
+            f"{where}: action {rule.action!r} is not available for {rule.check!r} "
+            f"(use one of {', '.join(sorted(cls.actions))})"
+        )
     try:
         options = cls.Options.model_validate(rule.options)
     except ValidationError as exc:

@@ -31,8 +31,11 @@ from shared.guardrails.verdicts import Action, Finding, Stage, Verdict
 from shared.observability import names
 
 _meter = metrics.get_meter(names.INSTRUMENTATION_SCOPE)
-_verdict_counter = _meter.create_counter(names.METRIC_GUARDRAIL_VERDICTS, unit="{verdict}",
-                                         description="Guardrail verdicts that triggered, by check, action and stage")
+_verdict_counter = _meter.create_counter(
+    names.METRIC_GUARDRAIL_VERDICTS,
+    unit="{verdict}",
+    description="Guardrail verdicts that triggered, by check, action and stage",
+)
 
 
 @dataclass
@@ -76,10 +79,15 @@ class GuardrailService:
         from shared.guardrails.azure_content_safety import content_safety_from_settings
 
         azure = content_safety_from_settings(settings)
-        return cls(PolicySet.load(settings.resolved_guardrails_policy_dir,
-                                  default=settings.guardrails_default_policy, azure=azure))
+        return cls(
+            PolicySet.load(
+                settings.resolved_guardrails_policy_dir, default=settings.guardrails_default_policy, azure=azure
+            )
+        )
 
-    def policy_for(self, tenant_id: str, app_id: str, app_section: object = None) -> tuple[GuardrailPolicy, AppGuardrails]:
+    def policy_for(
+        self, tenant_id: str, app_id: str, app_section: object = None
+    ) -> tuple[GuardrailPolicy, AppGuardrails]:
         section = AppGuardrails.parse(app_section)
         return self.policies.resolve(tenant_id, app_id, section), section
 
@@ -109,12 +117,17 @@ class GuardrailService:
     ) -> list[tuple[Verdict, _Target]]:
         targets = _input_targets(rule, messages, context_docs)
         findings = await asyncio.gather(
-            *(rule.check.ascan(t.text, ScanContext(Stage.INPUT, context_docs, is_document=t.is_document)) for t in targets)
+            *(
+                rule.check.ascan(t.text, ScanContext(Stage.INPUT, context_docs, is_document=t.is_document))
+                for t in targets
+            )
         )
         return _decide(rule, list(zip(findings, targets, strict=True)))
 
     @staticmethod
-    def _redact_messages(messages: list[dict[str, Any]], outcomes: list[tuple[Verdict, _Target]]) -> list[dict[str, Any]]:
+    def _redact_messages(
+        messages: list[dict[str, Any]], outcomes: list[tuple[Verdict, _Target]]
+    ) -> list[dict[str, Any]]:
         to_redact = [(v, t) for v, t in outcomes if v.triggered and v.action is Action.REDACT and v.spans]
         if not to_redact:
             return messages
@@ -142,7 +155,9 @@ class GuardrailService:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         if not section.enabled or not policy.output_rules:
             return OutputResult(text, policy=policy.name)
-        result = await self.run_output_rules(policy, section, text, ScanContext(Stage.OUTPUT, context_docs or [], question))
+        result = await self.run_output_rules(
+            policy, section, text, ScanContext(Stage.OUTPUT, context_docs or [], question)
+        )
         _emit(result.verdicts, tenant_id, app_id)
         return result
 
@@ -172,8 +187,14 @@ class GuardrailService:
         app_section: object = None,
     ) -> StreamGuard:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
-        return StreamGuard(self, policy, section, context_docs or [], question,
-                           on_verdicts=lambda verdicts: _emit(verdicts, tenant_id, app_id))
+        return StreamGuard(
+            self,
+            policy,
+            section,
+            context_docs or [],
+            question,
+            on_verdicts=lambda verdicts: _emit(verdicts, tenant_id, app_id),
+        )
 
     # --- helpers --------------------------------------------------------------------------
     def _rule_for_app(self, rule: BoundRule, section: AppGuardrails) -> BoundRule:
@@ -203,8 +224,9 @@ def _input_targets(rule: BoundRule, messages: list[dict[str, Any]], context_docs
         if isinstance(content, list):
             for part_index, part in enumerate(content):
                 if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                    targets.append(_Target(f"message[{index}].content[{part_index}]", part["text"], index, part_index,
-                                           is_document))
+                    targets.append(
+                        _Target(f"message[{index}].content[{part_index}]", part["text"], index, part_index, is_document)
+                    )
         elif isinstance(content, str):
             targets.append(_Target(f"message[{index}]", content, index, None, is_document))
     if check.last_user_message_only:
@@ -223,8 +245,18 @@ def _decide(rule: BoundRule, results: list[tuple[Finding, _Target]]) -> list[tup
     decided = []
     for finding, target in results:
         triggered = finding.score >= threshold and finding.score > 0
-        verdict = Verdict(rule.name, rule.stage, finding.score, threshold, rule.rule.action, triggered,
-                          finding.spans if triggered else [], finding.detail, finding.source, target.name)
+        verdict = Verdict(
+            rule.name,
+            rule.stage,
+            finding.score,
+            threshold,
+            rule.rule.action,
+            triggered,
+            finding.spans if triggered else [],
+            finding.detail,
+            finding.source,
+            target.name,
+        )
         decided.append((verdict, target))
     fired = [pair for pair in decided if pair[0].triggered]
     if fired or not decided:
@@ -237,10 +269,20 @@ def _emit(verdicts: list[Verdict], tenant_id: str, app_id: str) -> None:
     for verdict in verdicts:
         if not verdict.triggered:
             continue
-        attributes = {names.LLMOPS_GUARDRAIL_CHECK: verdict.check, names.LLMOPS_GUARDRAIL_ACTION: str(verdict.action),
-                      names.LLMOPS_GUARDRAIL_STAGE: str(verdict.stage)}
+        attributes = {
+            names.LLMOPS_GUARDRAIL_CHECK: verdict.check,
+            names.LLMOPS_GUARDRAIL_ACTION: str(verdict.action),
+            names.LLMOPS_GUARDRAIL_STAGE: str(verdict.stage),
+        }
         _verdict_counter.add(1, attributes)
         if span.is_recording():
-            span.add_event("llmops.guardrail.verdict", {**attributes, names.LLMOPS_TENANT: tenant_id,
-                                                       names.LLMOPS_APP: app_id, "llmops.guardrail.score": verdict.score,
-                                                       "llmops.guardrail.target": verdict.target})
+            span.add_event(
+                "llmops.guardrail.verdict",
+                {
+                    **attributes,
+                    names.LLMOPS_TENANT: tenant_id,
+                    names.LLMOPS_APP: app_id,
+                    "llmops.guardrail.score": verdict.score,
+                    "llmops.guardrail.target": verdict.target,
+                },
+            )

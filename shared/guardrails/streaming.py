@@ -83,8 +83,9 @@ class StreamGuard:
     async def _check(self, chunk: str) -> tuple[str, Verdict | None]:
         offset = len(self._checked)
         ctx = ScanContext(Stage.OUTPUT, self._context_docs, self._question, preceding=self._checked)
-        result = await self._service.run_output_rules(self._policy, self._section, chunk, ctx,
-                                                      target=f"stream[{self._chunks}]")
+        result = await self._service.run_output_rules(
+            self._policy, self._section, chunk, ctx, target=f"stream[{self._chunks}]"
+        )
         self._chunks += 1
         self._checked += chunk
         for verdict in result.verdicts:
@@ -113,5 +114,9 @@ class StreamGuard:
 
     def log_record(self) -> dict[str, Any]:
         """What the request log keeps about the stream: verdicts and how much was sent (not the text)."""
-        return {"policy": self._policy.name, "verdicts": self.records(), "sent_chars": len(self.sent_text),
-                "blocked": self.blocking.check if self.blocking else None}
+        return {
+            "policy": self._policy.name,
+            "verdicts": self.records(),
+            "sent_chars": len(self.sent_text),
+            "blocked": self.blocking.check if self.blocking else None,
+        }
