@@ -5,12 +5,12 @@
 Data (named here, nothing downloaded):
 - injection: ``<data-dir>/injection/dev.jsonl`` (deepset prompt-injections + JailbreakBench prompts),
   the repo's own ``data/guardrails/*.jsonl`` train splits (dangerous-sounding benign prompts, long benign
-  e-mails and web pages, benign prompts in German/Spanish/French, indirect injections), and as further
-  benign text the questions of
-  ``<data-dir>/paraphrase/dev.jsonl``, the passages of ``<data-dir>/hallucination/dev.jsonl`` and the
-  comments of ``<data-dir>/toxicity/dev.jsonl``. Long texts are cut into the same windows the detector
-  scores at run time, so the head learns what an attack says, not how long it is.
-- toxicity: ``<data-dir>/toxicity/dev.jsonl`` plus the repo's ``data/guardrails/toxicity_extra.jsonl``.
+  e-mails and web pages, benign prompts in German/Spanish/French, ordinary writing tasks, indirect
+  injections), and as further benign text the questions of ``<data-dir>/paraphrase/dev.jsonl``, the
+  passages of ``<data-dir>/hallucination/dev.jsonl`` and the comments of ``<data-dir>/toxicity/dev.jsonl``.
+  Long texts are cut into the same windows the detector scores at run time, so the head learns what
+  an attack says, not how long it is.
+- toxicity: ``<data-dir>/toxicity/dev.jsonl`` (plus ``data/guardrails/toxicity_extra.jsonl`` if present).
 
 Each head is a logistic regression (numpy, Newton's method) saved as JSON (~8 KB) beside the detector.
 """
@@ -37,6 +37,7 @@ OWN_INJECTION_SETS = (
     "benign_dangerous_prompts.jsonl",
     "benign_long_documents.jsonl",
     "benign_multilingual_prompts.jsonl",
+    "benign_task_prompts.jsonl",
     "indirect_injections.jsonl",
 )
 

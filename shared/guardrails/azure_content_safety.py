@@ -11,10 +11,11 @@ its local detector.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 
 TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 API_VERSION = "2024-09-01"
@@ -37,14 +38,14 @@ class ContentSafetyClient:
         credential: Any = None,
         api_key: str | None = None,
         timeout_s: float = 3.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not credential and not api_key:
             raise ValueError("Content Safety needs an Entra ID credential or a key")
         self.endpoint = endpoint.rstrip("/")
         self._credential = credential
         self._api_key = api_key
-        self._client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
 
@@ -58,19 +59,23 @@ class ContentSafetyClient:
             return {"Authorization": f"Bearer {self._token[0]}"}
 
     async def _post(self, operation: str, body: dict[str, Any], api_version: str = API_VERSION) -> dict[str, Any]:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
         url = f"{self.endpoint}/contentsafety/{operation}"
+        headers = await self._headers()
         try:
-            response = await self._client.post(
-                url, params={"api-version": api_version}, json=body, headers=await self._headers()
-            )
-        except httpx.HTTPError as exc:
+            async with self._session.post(
+                url, params={"api-version": api_version}, json=body, headers=headers
+            ) as reply:
+                text = await reply.text()
+                if reply.status >= 400:
+                    raise ContentSafetyError(f"{operation}: HTTP {reply.status}: {text[:200]}")
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ContentSafetyError(f"{operation}: response is not JSON") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise ContentSafetyError(f"{operation}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 400:
-            raise ContentSafetyError(f"{operation}: HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ContentSafetyError(f"{operation}: response is not JSON") from exc
 
     async def shield_prompt(self, user_prompt: str, documents: list[str]) -> dict[str, Any]:
         """Prompt Shields: ``{"userPromptAnalysis": {"attackDetected"}, "documentsAnalysis": [...]}``."""
@@ -112,7 +117,8 @@ class ContentSafetyClient:
         return await self._post("text:detectGroundedness", body, GROUNDEDNESS_API_VERSION)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 def content_safety_from_settings(settings: Any) -> ContentSafetyClient | None:

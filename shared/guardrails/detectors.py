@@ -183,7 +183,7 @@ class TopicsOptions(CheckOptions):
     allowed: list[str] = Field(default_factory=list)
     blocked: list[str] = Field(default_factory=list)
     min_similarity: float = Field(default=0.25, ge=-1, le=1)
-    blocked_similarity: float = Field(default=0.5, ge=-1, le=1)
+    blocked_similarity: float = Field(default=0.35, ge=-1, le=1)
 
 
 @register

@@ -133,7 +133,7 @@ def _build_check(rule: CheckRule, stage: Stage, where: str, base_dir: Path, azur
         raise PolicyError(f"{where}: check {rule.check!r} runs on {', '.join(sorted(cls.stages))} only")
     if rule.action not in cls.actions:
         raise PolicyError(
-            f"{where}: action {rule.action!r} is not available for {rule.check!r} "
+            f"{where}: action '{rule.action}' is not available for {rule.check!r} "
             f"(use one of {', '.join(sorted(cls.actions))})"
         )
     try:

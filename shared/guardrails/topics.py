@@ -28,7 +28,7 @@ class TopicDetector:
         blocked: list[str] | None = None,
         *,
         min_similarity: float = 0.25,
-        blocked_similarity: float = 0.5,
+        blocked_similarity: float = 0.35,
         allow_small_talk: bool = True,
     ) -> None:
         if not allowed and not blocked:
@@ -70,9 +70,9 @@ class TopicDetector:
             best = int(np.argmax(similarities))
             detail["blocked_similarity"] = round(float(similarities[best]), 4)
             blocked_score = _logistic((float(similarities[best]) - self.blocked_similarity) * 15)
-            if blocked_score > score:
+            if blocked_score >= 0.5:
                 detail["blocked_topic"] = best
-                score = blocked_score
+            score = max(score, blocked_score)
         return score, detail
 
 
