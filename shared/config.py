@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
 
+    # --- feedback loop ------------------------------------------------------------------
+    # NCRONTAB (6 fields) for the retraining sweep timer; the Functions host reads it via %LLMOPS_...%.
+    retrain_sweep_schedule: str = "0 0 3 * * *"
+    retrain_sweep_min_examples: int = Field(default=20, ge=1)
+
     # --- guardrails (issue 4) -------------------------------------------------------------
     # Policy YAML files (and bindings.yaml); relative paths are taken from the repository root.
     guardrails_policy_dir: Path = Path("policies/guardrails")

@@ -45,6 +45,10 @@ CONTAINERS: dict[str, ContainerSpec] = {
             default_ttl_s=90 * DAY,
             description="one record per gateway request: route, tokens, cost, latency, verdicts",
         ),
+        ContainerSpec("feedback", "tenant_id", description="user feedback on answers; its change feed drives curation"),
+        ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
+        ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
+        ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
     )
 }
 

@@ -40,6 +40,12 @@ def _expires_at(spec_ttl: int | None, doc: Document, now: float) -> float | None
     return now + float(ttl)
 
 
+def _insert(table: str) -> str:
+    """Insert or replace a row, stamping it with the next change-sequence number of its table."""
+    return (f'INSERT OR REPLACE INTO "{table}" (pk, id, etag, ts, expires_at, body, seq) '
+            f'VALUES (?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM "{table}"))')
+
+
 def _json_path(field: str) -> str:
     return "$." + check_field(field)
 
@@ -116,8 +122,12 @@ class SqliteDocumentStore:
         if name not in self._tables:
             conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{name}" (pk TEXT NOT NULL, id TEXT NOT NULL, etag TEXT NOT NULL, '
-                "ts REAL NOT NULL, expires_at REAL, body TEXT NOT NULL, PRIMARY KEY (pk, id))"
+                "ts REAL NOT NULL, expires_at REAL, body TEXT NOT NULL, seq INTEGER, PRIMARY KEY (pk, id))"
             )
+            columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
+            if "seq" not in columns:  # a file from before the change sequence existed
+                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN seq INTEGER')
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}_seq" ON "{name}" (seq)')
             self._tables.add(name)
         return name
 
@@ -220,7 +230,7 @@ class SqliteDocumentStore:
             if existing is not None and self._alive(existing[0], now):
                 conn.execute("ROLLBACK")
                 raise ConflictError(f"{container_name}/{row[1]} exists")
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
+            conn.execute(_insert(table), row)
             conn.execute("COMMIT")
             return json.loads(row[5])
 
@@ -230,7 +240,7 @@ class SqliteDocumentStore:
         def _upsert(conn: sqlite3.Connection) -> Document:
             table = self._ensure_table(conn, container_name)
             row = self._prepare(container_name, doc, time.time())
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
+            conn.execute(_insert(table), row)
             return json.loads(row[5])
 
         return await self._run(_upsert)
@@ -244,7 +254,7 @@ class SqliteDocumentStore:
             now = time.time()
             rows = [self._prepare(container_name, doc, now) for doc in docs]
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', rows)
+            conn.executemany(_insert(table), rows)
             conn.execute("COMMIT")
 
         await self._run(_upsert_many)
@@ -264,7 +274,7 @@ class SqliteDocumentStore:
             if if_match is not None and current[0] != if_match:
                 conn.execute("ROLLBACK")
                 raise PreconditionFailedError(f"{container_name}/{row[1]} changed since it was read")
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
+            conn.execute(_insert(table), row)
             conn.execute("COMMIT")
             return json.loads(row[5])
 
@@ -277,6 +287,18 @@ class SqliteDocumentStore:
             return cur.rowcount > 0
 
         return await self._run(_delete)
+
+    async def changes(self, container_name: str, after: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """Documents written after change number ``after``, oldest first, and the last number seen: a
+        change feed for the local event runtime (latest version of each document, like Cosmos DB's)."""
+
+        def _changes(conn: sqlite3.Connection) -> tuple[list[Document], int]:
+            table = self._ensure_table(conn, container_name)
+            rows = conn.execute(f'SELECT body, seq FROM "{table}" WHERE seq > ? ORDER BY seq LIMIT ?',
+                                (after, int(limit))).fetchall()
+            return [json.loads(body) for body, _ in rows], (rows[-1][1] if rows else after)
+
+        return await self._run(_changes)
 
     async def increment(
         self,
@@ -312,7 +334,7 @@ class SqliteDocumentStore:
             for name, amount in increments.items():
                 doc[name] = (doc.get(name) or 0) + amount
             prepared = self._prepare(container_name, doc, now)
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', prepared)
+            conn.execute(_insert(table), prepared)
             conn.execute("COMMIT")
             return json.loads(prepared[5])
 
