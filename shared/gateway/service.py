@@ -24,6 +24,8 @@ from shared.config import Settings
 from shared.deployments import AUTO_MODEL, DeploymentRegistry
 from shared.gateway.context import JsonReply, Reply, RequestContext, StreamReply, usage_of
 from shared.gateway.streaming import open_stream, sse_events
+from shared.guardrails.gateway import RequestGuardrails
+from shared.guardrails.service import GuardrailService
 from shared.observability.telemetry import Telemetry
 from shared.request_log import RequestLog
 from shared.tenants import TenantDirectory
@@ -69,6 +71,7 @@ class ChatGateway:
         backends: ModelBackends,
         request_log: RequestLog,
         telemetry: Telemetry,
+        guardrails: GuardrailService | None = None,
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -77,6 +80,7 @@ class ChatGateway:
         self.backends = backends
         self.request_log = request_log
         self.telemetry = telemetry
+        self.guardrails = guardrails
 
     # -- entry point -----------------------------------------------------------------------
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
@@ -86,6 +90,9 @@ class ChatGateway:
             await self.authenticate(ctx, headers)
             await self.parse(ctx, read_body, model)
             self.choose_deployment(ctx)
+            if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
+                ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
+                await ctx.guardrails.check_input()
             if ctx.stream:
                 return await self.start_stream(ctx)
             return await self.complete(ctx)
@@ -142,6 +149,8 @@ class ChatGateway:
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
         self.account(ctx, result.body, usage_of(result.body))
+        if ctx.guardrails is not None:  # output guardrails: may redact the answer or raise a 422
+            await ctx.guardrails.check_output(result.body)
         ctx.completion_text = completion_text(result.body)
         ctx.record["backend_latency_ms"] = round(result.latency_s * 1000, 3)
         headers = ctx.base_headers()
