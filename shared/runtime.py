@@ -20,7 +20,6 @@ from shared.deployments import DeploymentRegistry, load_registry
 from shared.feedback.capture import FeedbackService
 from shared.feedback.curation import CurationService
 from shared.gateway import ChatGateway
-from shared.guardrails.service import GuardrailService
 from shared.health import HealthService
 from shared.observability.telemetry import Telemetry, setup_telemetry
 from shared.request_log import RequestLog
@@ -61,6 +60,8 @@ class Platform:
                                  batch_size=settings.request_log_batch_size)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
+        from shared.guardrails.service import GuardrailService  # numpy & co.: not at import time
+
         guardrails = GuardrailService.from_settings(settings)  # loads and validates every policy file
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
                               backends=backends, request_log=request_log, telemetry=telemetry, guardrails=guardrails)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -24,11 +24,12 @@ from shared.config import Settings
 from shared.deployments import AUTO_MODEL, DeploymentRegistry
 from shared.gateway.context import JsonReply, Reply, RequestContext, StreamReply, usage_of
 from shared.gateway.streaming import open_stream, sse_events
-from shared.guardrails.gateway import RequestGuardrails
-from shared.guardrails.service import GuardrailService
 from shared.observability.telemetry import Telemetry
 from shared.request_log import RequestLog
 from shared.tenants import TenantDirectory
+
+if TYPE_CHECKING:  # the guardrails pull in numpy: imported when the platform is built, not with the app
+    from shared.guardrails.service import GuardrailService
 
 log = logging.getLogger(__name__)
 BodyReader = Callable[[int], Awaitable[bytes]]
@@ -91,6 +92,8 @@ class ChatGateway:
             await self.parse(ctx, read_body, model)
             self.choose_deployment(ctx)
             if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
+                from shared.guardrails.gateway import RequestGuardrails
+
                 ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
                 await ctx.guardrails.check_input()
             if ctx.stream:
