@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import time
@@ -98,6 +99,7 @@ def span_scores(rows: list[dict], predictions: list[list[tuple[str, int, int]]])
 
 
 def presidio_analyzer():
+    logging.getLogger("tldextract").disabled = True  # it tries to fetch the suffix list once, then uses its snapshot
     try:
         import spacy
         from presidio_analyzer import AnalyzerEngine

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.guardrails.text import split_sentences
+from shared.guardrails.text import split_sentences, valid_unicode
 
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?|[A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*")
 _NUMBER = re.compile(r"^\$?\d[\d,]*(?:\.\d+)?%?$")
@@ -135,7 +135,7 @@ def _closest_similarity(sentences: list[str], context_sentences: list[str]) -> l
         encoder = shared_encoder()
     except (FileNotFoundError, ImportError):
         return None
-    vectors = encoder.encode(sentences + context_sentences[:200])
+    vectors = encoder.encode([valid_unicode(s) for s in sentences + context_sentences[:200]])
     answers, context = vectors[: len(sentences)], vectors[len(sentences) :]
     return [float(v) for v in (answers @ context.T).max(axis=1)]
 

@@ -39,25 +39,23 @@ _verdict_counter = _meter.create_counter(
 
 
 @dataclass
-class InputResult:
+class GuardResult:
+    verdicts: list[Verdict] = field(default_factory=list)
+    blocking: Verdict | None = None
+    policy: str = ""
+
+    def records(self) -> list[dict[str, Any]]:
+        return [v.to_record() for v in self.verdicts]
+
+
+@dataclass(kw_only=True)
+class InputResult(GuardResult):
     messages: list[dict[str, Any]]  # the messages to send on (PII redacted where the policy says so)
-    verdicts: list[Verdict] = field(default_factory=list)
-    blocking: Verdict | None = None
-    policy: str = ""
-
-    def records(self) -> list[dict[str, Any]]:
-        return [v.to_record() for v in self.verdicts]
 
 
-@dataclass
-class OutputResult:
-    text: str
-    verdicts: list[Verdict] = field(default_factory=list)
-    blocking: Verdict | None = None
-    policy: str = ""
-
-    def records(self) -> list[dict[str, Any]]:
-        return [v.to_record() for v in self.verdicts]
+@dataclass(kw_only=True)
+class OutputResult(GuardResult):
+    text: str  # the answer to send on (PII redacted where the policy says so)
 
 
 @dataclass
@@ -103,14 +101,14 @@ class GuardrailService:
     ) -> InputResult:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         if not section.enabled or not policy.input_rules:
-            return InputResult(messages, policy=policy.name)
+            return InputResult(messages=messages, policy=policy.name)
         rules = [self._rule_for_app(rule, section) for rule in policy.input_rules]
         outcomes = await asyncio.gather(*(self._run_input_rule(rule, messages, context_docs or []) for rule in rules))
         verdicts = [v for group in outcomes for v, _ in group]
         redacted = self._redact_messages(messages, [pair for group in outcomes for pair in group])
         blocking = next((v for v in verdicts if v.blocks), None)
         _emit(verdicts, tenant_id, app_id)
-        return InputResult(redacted, verdicts, blocking, policy.name)
+        return InputResult(messages=redacted, verdicts=verdicts, blocking=blocking, policy=policy.name)
 
     async def _run_input_rule(
         self, rule: BoundRule, messages: list[dict[str, Any]], context_docs: list[str]
@@ -154,7 +152,7 @@ class GuardrailService:
     ) -> OutputResult:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         if not section.enabled or not policy.output_rules:
-            return OutputResult(text, policy=policy.name)
+            return OutputResult(text=text, policy=policy.name)
         result = await self.run_output_rules(
             policy, section, text, ScanContext(Stage.OUTPUT, context_docs or [], question)
         )
@@ -175,7 +173,7 @@ class GuardrailService:
                     spans_to_redact.extend(verdict.spans)
         blocking = next((v for v in verdicts if v.blocks), None)
         safe_text = redact_spans(text, spans_to_redact) if spans_to_redact else text
-        return OutputResult(safe_text, verdicts, blocking, policy.name)
+        return OutputResult(text=safe_text, verdicts=verdicts, blocking=blocking, policy=policy.name)
 
     def stream_checker(
         self,

@@ -90,8 +90,16 @@ def decode_base64_blobs(text: str, limit: int = 8) -> list[str]:
     return decoded
 
 
+def valid_unicode(text: str) -> str:
+    """Lone surrogates (which JSON can smuggle in) replaced, so tokenizers and encoders accept the text."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def canonical(text: str) -> str:
     """The text a content classifier should read: normalised, look-alikes folded, base64 payloads appended."""
+    text = valid_unicode(text)
     normalized = unicodedata.normalize("NFKC", strip_invisible(text)) if not text.isascii() else text
     normalized = normalized.translate(_HOMOGLYPHS)
     hidden = decode_base64_blobs(normalized)

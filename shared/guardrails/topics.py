@@ -14,6 +14,8 @@ import threading
 
 import numpy as np
 
+from shared.guardrails.text import valid_unicode
+
 SMALL_TALK = (
     "greeting, hello, hi, good morning",
     "thanks, thank you, goodbye, have a nice day",
@@ -56,7 +58,7 @@ class TopicDetector:
         from shared.embeddings.minilm import shared_encoder
 
         allowed, blocked = self._topic_vectors()
-        vector = shared_encoder().encode([text[:2000]])[0]
+        vector = shared_encoder().encode([valid_unicode(text[:2000])])[0]
         detail: dict = {}
         score = 0.0
         if len(allowed):

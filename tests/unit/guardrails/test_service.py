@@ -132,3 +132,15 @@ def test_context_documents_from_the_extension_field_and_system_sections():
         )
         == "c"
     )
+
+
+@pytest.mark.slow
+async def test_huge_and_odd_inputs_are_chunked_not_refused(service):
+    huge = ("The delivery of my laptop order is late again. " * 2000) + f"Reach me at {SECRET_EMAIL}."
+    result = await service.check_input("acme", "support", [{"role": "user", "content": huge}])
+    assert result.blocking is None and result.messages[0]["content"].endswith("Reach me at <EMAIL_ADDRESS>.")
+    injection = next(v for v in result.verdicts if v.check == "injection")
+    assert injection.detail["windows"] <= 16  # sampled windows, the whole text still pattern-scanned
+    odd = "\x00\x01 \ufeff\u200b🙂 ﷽ " + "A" * 300 + " \udcff"
+    result = await service.check_input("acme", "support", [{"role": "user", "content": odd}])
+    assert result.blocking is None
