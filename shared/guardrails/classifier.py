@@ -8,6 +8,8 @@ text takes its worst window, so a long benign e-mail is not an attack because it
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,3 +97,52 @@ def roc_auc(labels: np.ndarray | list[int], scores: np.ndarray | list[float]) ->
 
 def text_windows(text: str, max_chars: int = 600, max_windows: int = 16) -> list[str]:
     return windows(text, max_chars=max_chars, max_windows=max_windows)
+
+
+class EmbeddingCache:
+    """Sentence embeddings shared by the checks of one request (injection and toxicity read the same
+    windows, often at the same moment in two worker threads): each distinct text is encoded once."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pending: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from shared.embeddings.minilm import shared_encoder
+
+        found: dict[str, np.ndarray] = {}
+        mine: list[str] = []
+        waits: list[tuple[str, threading.Event]] = []
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                if text in self._vectors:
+                    self._vectors.move_to_end(text)
+                    found[text] = self._vectors[text]
+                elif text in self._pending:
+                    waits.append((text, self._pending[text]))
+                else:
+                    self._pending[text] = threading.Event()
+                    mine.append(text)
+        if mine:
+            try:
+                vectors = shared_encoder().encode(mine)
+                with self._lock:
+                    for text, vector in zip(mine, vectors, strict=True):
+                        found[text] = self._vectors[text] = vector
+                    while len(self._vectors) > self._size:
+                        self._vectors.popitem(last=False)
+            finally:
+                with self._lock:
+                    for text in mine:
+                        self._pending.pop(text).set()
+        for text, event in waits:
+            event.wait(60)
+            with self._lock:
+                vector = self._vectors.get(text)
+            found[text] = vector if vector is not None else shared_encoder().encode([text])[0]
+        return np.stack([found[text] for text in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+
+embeddings = EmbeddingCache()

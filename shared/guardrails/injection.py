@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from shared.guardrails.classifier import LinearHead, text_windows
+from shared.guardrails.classifier import LinearHead, embeddings, text_windows
 from shared.guardrails.text import canonical
 
 _OBJECT = (
@@ -246,12 +246,10 @@ class InjectionDetector:
     def score(self, text: str) -> tuple[float, dict]:
         if not text.strip():
             return 0.0, {}
-        from shared.embeddings.minilm import shared_encoder
-
         clean = canonical(text)
         rules, hits = rule_score(clean)
         chunks = text_windows(clean, max_windows=self.max_windows)
-        probabilities = self.head.probabilities(shared_encoder().encode(chunks))
+        probabilities = self.head.probabilities(embeddings.encode(chunks))
         model = float(np.max(probabilities))
         detail = {"model": round(model, 4), "rules": hits, "windows": len(chunks)}
         if len(clean) != len(text):

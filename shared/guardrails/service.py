@@ -77,6 +77,7 @@ class GuardrailService:
         from shared.guardrails.azure_content_safety import content_safety_from_settings
 
         azure = content_safety_from_settings(settings)
+        limit_blas_threads(settings.guardrails_blas_threads)
         return cls(
             PolicySet.load(
                 settings.resolved_guardrails_policy_dir, default=settings.guardrails_default_policy, azure=azure
@@ -208,6 +209,17 @@ class GuardrailService:
             check = TopicsCheck(TopicsOptions.model_validate(options.model_dump()))
             self._topic_overrides[key] = check
         return BoundRule(rule.rule, rule.stage, check)
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap BLAS threads process-wide (0 = leave as is); the encoder's small matrices gain nothing from more."""
+    if threads <= 0:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a runtime dependency, but never fatal
+        return
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def _input_targets(rule: BoundRule, messages: list[dict[str, Any]], context_docs: list[str]) -> list[_Target]:

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from shared.guardrails.classifier import LinearHead, text_windows
+from shared.guardrails.classifier import LinearHead, embeddings, text_windows
 from shared.guardrails.text import canonical
 
 # Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
@@ -74,11 +74,9 @@ class ToxicityDetector:
     def score(self, text: str) -> tuple[float, dict]:
         if not text.strip():
             return 0.0, {}
-        from shared.embeddings.minilm import shared_encoder
-
         clean = canonical(text)
         chunks = text_windows(clean)
-        head = float(np.max(self.head.probabilities(shared_encoder().encode(chunks))))
+        head = float(np.max(self.head.probabilities(embeddings.encode(chunks))))
         lexicon, counts = lexicon_score(clean)
         combined = 1.0 - (1.0 - head) * (1.0 - lexicon)
         return combined, {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": len(chunks)}

@@ -158,3 +158,36 @@ def test_topics_on_and_off_topic():
     assert detector.score("hi there!")[0] < 0.5  # small talk is always allowed
     with pytest.raises(ValueError):
         TopicDetector([], [])
+
+
+def test_embedding_cache_encodes_each_text_once_across_threads(monkeypatch):
+    import threading
+    import time
+
+    import numpy as np
+
+    from shared.embeddings import minilm
+    from shared.guardrails.classifier import EmbeddingCache
+
+    calls = []
+
+    class SlowEncoder:
+        def encode(self, texts):
+            calls.append(list(texts))
+            time.sleep(0.05)
+            return np.ones((len(texts), 384), dtype=np.float32)
+
+    monkeypatch.setattr(minilm, "shared_encoder", lambda: SlowEncoder())
+    cache = EmbeddingCache(size=2)
+    results = []
+    def work():
+        results.append(cache.encode(["same text", "same text"]))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [["same text"]] and all(r.shape == (2, 384) for r in results)
+    cache.encode(["a", "b", "c"])  # evicts beyond size
+    assert cache.encode([]).shape == (0, 384)
