@@ -109,6 +109,10 @@ class EmbeddingCache:
         self._pending: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         from shared.embeddings.minilm import shared_encoder
 

@@ -23,8 +23,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from shared.guardrails.text import split_sentences, valid_unicode
 
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?|[A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*")
@@ -41,11 +39,12 @@ _NEGATIONS = frozenset(
     "not no never none nobody nothing neither nor cannot can't isn't wasn't aren't weren't "
     "doesn't don't didn't won't wouldn't hasn't haven't hadn't without".split()
 )
-# Words that turn a statement's polarity like a negation does ("closed" = "not open").
-_NEGATIVE_POLARITY = frozenset(
-    "closed unavailable lacks lack absent fails failed prohibited denied rejected excluded "
-    "forbidden impossible unable refused".split()
-)
+# Words that turn a statement's polarity like a negation does ("unable" = "not able"). Words with an
+# antonym in _ANTONYMS ("closed"/"open") are left to the antonym check, so that the two never cancel.
+_NEGATIVE_POLARITY = frozenset("lacks lack absent fails failed forbidden impossible unable refused".split())
+_PHRASES = (("out of stock", "unavailable"), ("sold out", "unavailable"), ("not in stock", "unavailable"),
+            ("in stock", "available"), ("no longer", "not"), ("no charge", "free"), ("free of charge", "free"))
+_PRICE_WORDS = frozenset("fee fees charge charged cost costs price priced pay paid euros dollars pounds".split())
 _CLAUSE = re.compile(r",?\s+(?:and|but|while|whereas|although|though|which|who)\s+|;\s*|,\s+(?=[a-z])")
 _ANTONYMS = [
     ("increase", "decrease"),
@@ -227,34 +226,49 @@ class GroundednessScorer:
 
     @staticmethod
     def _contradiction(tokens: list[str], evidence: _Evidence) -> float:
-        """Polarity, antonym, number or name mismatch against the context clause sharing most content words."""
+        """Polarity, antonym, price, number or name mismatch against the context clauses sharing most content
+        words (when several match equally well, any of them contradicting counts)."""
         stems = {_stem(t) for t in tokens if t.lower() not in _STOP}
         if not stems or not evidence.clauses:
             return 0.0
         overlaps = [len(stems & c) for c in evidence.clause_stems]
-        best = int(np.argmax(overlaps))
-        if overlaps[best] < max(1, math.ceil(0.3 * len(stems))):
+        top = max(overlaps)
+        if top < max(1, math.ceil(0.3 * len(stems))):
             return 0.0
-        clause_tokens = _TOKEN.findall(evidence.clauses[best])
-        clause_lower = [t.lower() for t in clause_tokens]
-        clause_set = set(clause_lower)
-        lowered = [t.lower() for t in tokens]
-        claim_set = set(lowered)
-        signal = 0.0
-        flips = _polarity(lowered) != _polarity(clause_lower)
-        antonym = any(_ANTONYM_OF.get(t) in clause_set and t not in clause_set for t in lowered)
-        if flips != antonym:  # a negation and an antonym cancel out ("not open" = "closed")
-            signal += 1.0
-        answer_numbers = {_norm_number(t) for t in tokens if _NUMBER.match(t)}
-        context_numbers = {_norm_number(t) for t in clause_tokens if _NUMBER.match(t)}
-        if answer_numbers and context_numbers and not answer_numbers & context_numbers:
-            signal += 1.0
-        # a name where the matching clause has a different one ("Lyon is the capital" vs "Paris is the capital")
-        claim_names = {t.lower() for t in tokens if t[0].isupper() and t.lower() not in _STOP} - clause_set
-        clause_names = {t.lower() for t in clause_tokens if t[0].isupper() and t.lower() not in _STOP} - claim_set
-        if claim_names and clause_names and overlaps[best] >= 2:
-            signal += 0.75
-        return min(signal, 1.0)
+        lowered = _phrases([t.lower() for t in tokens])
+        return max(_clause_conflict(tokens, lowered, _TOKEN.findall(evidence.clauses[i]), top)
+                   for i, overlap in enumerate(overlaps) if overlap == top)
+
+
+def _phrases(lowered: list[str]) -> list[str]:
+    """Multi-word polarity phrases as one token ("out of stock" -> "unavailable")."""
+    text = " ".join(lowered)
+    for phrase, token in _PHRASES:
+        text = text.replace(phrase, token)
+    return text.split()
+
+
+def _clause_conflict(tokens: list[str], lowered: list[str], clause_tokens: list[str], overlap: int) -> float:
+    clause_lower = _phrases([t.lower() for t in clause_tokens])
+    clause_set = set(clause_lower)
+    claim_set = set(lowered)
+    signal = 0.0
+    flips = _polarity(lowered) != _polarity(clause_lower)
+    antonym = any(_ANTONYM_OF.get(t) in clause_set and t not in clause_set for t in lowered)
+    if flips != antonym:  # a negation and an antonym cancel out ("not open" = "closed")
+        signal += 1.0
+    answer_numbers = {_norm_number(t) for t in tokens if _NUMBER.match(t)}
+    context_numbers = {_norm_number(t) for t in clause_tokens if _NUMBER.match(t)}
+    if answer_numbers and context_numbers and not answer_numbers & context_numbers:
+        signal += 1.0
+    if "free" in claim_set and "free" not in clause_set and (context_numbers or clause_set & _PRICE_WORDS):
+        signal += 1.0  # "free" where the evidence names a price or a fee
+    # a name where the matching clause has a different one ("Lyon is the capital" vs "Paris is the capital")
+    claim_names = {t.lower() for t in tokens if t[0].isupper() and t.lower() not in _STOP} - clause_set
+    clause_names = {t.lower() for t in clause_tokens if t[0].isupper() and t.lower() not in _STOP} - claim_set
+    if claim_names and clause_names and overlap >= 2:
+        signal += 0.75
+    return min(signal, 1.0)
 
 
 def _polarity(lowered: list[str]) -> bool:
