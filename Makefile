@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= dev,test,infra
+EXTRAS ?= dev,test,infra,train
 
 .PHONY: install services run test lint bench clean package
 

@@ -95,7 +95,7 @@ def gateway_env(data_dir: Path, simulator_url: str, **extra: str) -> dict[str, s
     }
 
 
-def issue_key(data_dir: Path, tenant: str = "bench", app: str = "load") -> str:
+def issue_key(data_dir: Path, tenant: str = "bench", app: str = "load", policy: dict | None = None) -> str:
     from shared.auth import KeyService
     from shared.store.sqlite import SqliteDocumentStore
     from shared.tenants import TenantDirectory
@@ -104,7 +104,7 @@ def issue_key(data_dir: Path, tenant: str = "bench", app: str = "load") -> str:
         store = SqliteDocumentStore(data_dir / "llmops.sqlite3")
         await store.open()
         tenants = TenantDirectory(store)
-        await tenants.ensure_app(tenant, app)
+        await tenants.ensure_app(tenant, app, policy=policy)
         key = (await KeyService(store, tenants).create_key(tenant, app)).key
         await store.close()
         return key

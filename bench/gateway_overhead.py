@@ -1,6 +1,7 @@
 """Gateway overhead: the same load straight to the simulator and through the gateway, side by side.
 
     python bench/gateway_overhead.py [--requests 3000] [--concurrency 1 50] [--litellm]
+    python bench/gateway_overhead.py --routing-limits   # model "auto" + RPM/TPM/budget limits on the app
 
 The simulator runs at zero latency in its own process; the gateway is one worker process
 (``llmops serve``) with the SQLite store, request log and file telemetry on, exactly as ``make run``.
@@ -21,6 +22,7 @@ from _harness import SIMULATOR_KEY, free_port, gateway_env, hey, issue_key, proc
 
 REPO = Path(__file__).resolve().parents[1]
 LITELLM = REPO / "bench" / ".venv-litellm" / "bin" / "litellm"
+ROUTING_LIMITS = {"requests_per_minute": 10_000_000, "tokens_per_minute": 10_000_000_000, "monthly_budget_usd": 1e6}
 MESSAGES = [{"role": "system", "content": "You are a helpful support assistant for Contoso."},
             {"role": "user", "content": "How do I reset the password of my account on the mobile app?"}]
 
@@ -45,15 +47,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--litellm", action="store_true")
+    parser.add_argument("--routing-limits", action="store_true",
+                        help="send model 'auto' (complexity routing) from an app with RPM, TPM and budget limits "
+                             "(high enough never to refuse): one reservation round trip per request")
     args = parser.parse_args()
 
-    body = orjson.dumps({"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 64})
+    model = "auto" if args.routing_limits else "gpt-4o-mini"
+    policy = {"limits": ROUTING_LIMITS} if args.routing_limits else None
+    body = orjson.dumps({"model": model, "messages": MESSAGES, "max_tokens": 64})
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         sim_port, gw_port = free_port(), free_port()
         simulator_url = f"http://127.0.0.1:{sim_port}"
-        key = issue_key(data_dir)
+        key = issue_key(data_dir, policy=policy)
         targets = {
             "direct": (f"{simulator_url}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
                        {"api-key": SIMULATOR_KEY}),
@@ -105,7 +112,8 @@ def main() -> None:
               f"gateway {s['gateway_rps']} req/s vs direct {s['direct_rps']} req/s"
               + (f"; LiteLLM {s['litellm_rps']} req/s (+{s['litellm_added_p50_ms']} ms p50)" if "litellm_rps" in s
                  else ""))
-    print("saved", save("gateway_overhead", {"results": results, "summary": summary}))
+    name = "gateway_overhead_routing_limits" if args.routing_limits else "gateway_overhead"
+    print("saved", save(name, {"results": results, "summary": summary, "routing_limits": args.routing_limits}))
 
 
 class _null:

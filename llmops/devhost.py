@@ -87,6 +87,10 @@ def local_deployments(simulator_url: str) -> list[dict]:
     common = {"endpoint": simulator_url, "api_version": "2024-10-21", "auth": "key", "api_key": SIMULATOR_KEY}
     return [
         {**common, "alias": "gpt-4o-mini", "deployment": "gpt-4o-mini", "model": "gpt-4o-mini", "tier": "small",
+         "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60, "region": "local-east"},
+        # the same model in a second "region": the small pool's failover target (priority 1)
+        {**common, "alias": "gpt-4o-mini-west", "deployment": "gpt-4o-mini-west", "model": "gpt-4o-mini",
+         "tier": "small", "priority": 1, "region": "local-west",
          "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60},
         {**common, "alias": "gpt-4o", "deployment": "gpt-4o", "model": "gpt-4o", "tier": "frontier",
          "input_per_1m": 2.50, "cached_input_per_1m": 1.25, "output_per_1m": 10.00},
@@ -104,6 +108,9 @@ def apply_local_defaults(data_dir: Path, simulator_url: str) -> None:
         "LLMOPS_DEPLOYMENTS_JSON": json.dumps(local_deployments(simulator_url)),
         "LLMOPS_DEFAULT_DEPLOYMENT": "gpt-4o-mini",
         "LLMOPS_TELEMETRY_LOCAL_EXPORTER": "file",
+        # fine-tuned candidates are "served" by the simulator's OpenAI-compatible route
+        "LLMOPS_SERVING_LOCAL_BASE_URL": f"{simulator_url}/v1",
+        "LLMOPS_SERVING_LOCAL_API_KEY": SIMULATOR_KEY,
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -131,7 +138,7 @@ async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
 def banner(base_url: str, key: str, key_file: Path) -> str:
     body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}).decode()
     return f"""
-LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini, frontier=gpt-4o)
+LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o)
 Demo tenant '{DEMO_TENANT}', app 'mobile'; its key is in {key_file}
 
 Try it with curl:
@@ -158,6 +165,7 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     platform = await Platform.create(get_settings())
     set_platform(platform)
     events = event_runtime(platform)
+    platform.event_sink = events.publish_event
     try:
         events.start()
         sim_task = asyncio.create_task(simulator.serve())

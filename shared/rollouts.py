@@ -82,16 +82,25 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def signals_of(records: list[dict[str, Any]], feedback: list[dict[str, Any]]) -> Signals:
+def _failed_on(record: dict[str, Any], alias: str | None) -> bool:
+    """Did this deployment fail the request? Its failed attempt counts even when failover saved the request."""
+    if alias is not None and any(a.get("deployment") == alias and a.get("status") != 200
+                                 for a in record.get("attempts") or ()):
+        return True
+    return int(record.get("status") or 0) >= 500 and (alias is None or record.get("deployment") == alias)
+
+
+def signals_of(records: list[dict[str, Any]], feedback: list[dict[str, Any]], alias: str | None = None) -> Signals:
     served = [r for r in records if int(r.get("status") or 0) != 499]  # client hang-ups say nothing
-    errors = sum(1 for r in served if int(r.get("status") or 0) >= 500)
+    errors = sum(1 for r in served if _failed_on(r, alias))
     interventions = sum(1 for r in served if any(
         isinstance(v, dict) and v.get("action") in ("block", "redact") for v in r.get("guardrails") or ()))
     scores = [float(f["score"]) for f in feedback if f.get("score") is not None]
     return Signals(
         requests=len(served),
         error_rate=errors / len(served) if served else 0.0,
-        p95_latency_ms=_p95([float(r.get("latency_ms") or 0.0) for r in served if int(r.get("status") or 0) < 400]),
+        p95_latency_ms=_p95([float(r.get("latency_ms") or 0.0) for r in served
+                             if int(r.get("status") or 0) < 400 and (alias is None or r.get("deployment") == alias)]),
         guardrail_rate=interventions / len(served) if served else 0.0,
         feedback=len(scores),
         feedback_score=sum(scores) / len(scores) if scores else None,
@@ -207,7 +216,8 @@ class CanaryJudge:
             Filter("deployment", "=", rollout.deployment.alias), Filter("updated_at", ">=", since_iso)])
         target_feedback = await self._store.query("feedback", [
             Filter("deployment", "=", rollout.target_alias), Filter("updated_at", ">=", since_iso)])
-        return signals_of(candidate_records, candidate_feedback), signals_of(target_records, target_feedback)
+        return (signals_of(candidate_records, candidate_feedback, rollout.deployment.alias),
+                signals_of(target_records, target_feedback, rollout.target_alias))
 
     async def evaluate(self) -> list[tuple[Rollout, Decision]]:
         """Judge every canary once; returns what was decided (waits included)."""

@@ -37,6 +37,9 @@ class AppRecord:
     tenant_id: str
     app_id: str
     policy: dict[str, Any] = field(default_factory=dict)
+    # The tenant's own and the app's own sections, for features that apply both (limits).
+    tenant_policy: dict[str, Any] = field(default_factory=dict)
+    own_policy: dict[str, Any] = field(default_factory=dict)
 
 
 def effective_policy(tenant_doc: dict[str, Any], app_id: str) -> dict[str, Any]:
@@ -128,7 +131,8 @@ class TenantDirectory:
         doc = await self.get_tenant(tenant_id)
         record = None
         if doc is not None and app_id in (doc.get("apps") or {}):
-            record = AppRecord(tenant_id, app_id, effective_policy(doc, app_id))
+            record = AppRecord(tenant_id, app_id, effective_policy(doc, app_id), doc.get("policy") or {},
+                               (doc["apps"][app_id] or {}).get("policy") or {})
         self._cache[key] = (now + self._ttl_s, record)
         return record
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from llmops.cli import CliError
 from llmops.cli._services import CliServices, run_with_services
+from shared.policies import PolicyError, validate_section
 from shared.tenants import TenantError
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -102,6 +103,10 @@ def _tenant_set_policy(args) -> int:
         value = json.loads(args.value)
     except json.JSONDecodeError as exc:
         raise CliError(f"the policy value is not valid JSON: {exc}") from None
+    try:
+        validate_section(args.section, value)
+    except PolicyError as exc:
+        raise CliError(str(exc)) from None
 
     async def action(s: CliServices) -> None:
         await s.tenants.set_policy(args.tenant, args.app, args.section, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmops.simulator.app import create_app
 from llmops.simulator.state import Faults, LatencyModel, Limits, SimulatorState
 
-DEFAULT_DEPLOYMENTS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small")
+DEFAULT_DEPLOYMENTS = ("gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "text-embedding-3-small")
 
 
 def build_simulator(deployments=DEFAULT_DEPLOYMENTS, *, latency: str = "realistic",

@@ -107,6 +107,10 @@ class Simulator:
         if deployment_name is not None and not request.query_params.get("api-version"):
             return _error(404, "Resource not found: the api-version query parameter is required.", "404")
         deployment = self.state.get(str(name))
+        if deployment is None and deployment_name is None and isinstance(name, str) and name:
+            # The OpenAI-shaped route stands in for any OpenAI-compatible server (e.g. vLLM serving a
+            # fine-tuned adapter): it serves whatever model it is asked for.
+            deployment = self.state.add(name)
         if deployment is None:
             return _error(404, f"The API deployment for this resource does not exist: {name}.", "DeploymentNotFound")
         if not isinstance(body.get("messages"), list) or not body["messages"]:

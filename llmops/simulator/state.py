@@ -140,6 +140,9 @@ class SimulatorState:
     def get(self, name: str) -> DeploymentState | None:
         return self.deployments.get(name)
 
+    def add(self, name: str) -> DeploymentState:
+        return self.deployments.setdefault(name, DeploymentState(name))
+
     def set_faults(self, deployment: str, faults: Faults) -> list[str]:
         targets = list(self.deployments) if deployment == "*" else [deployment]
         for name in targets:

@@ -16,6 +16,9 @@ from typing import Any
 from shared.api.schemas import ChatCompletionRequest
 from shared.auth import Principal
 from shared.deployments import Deployment
+from shared.limits import Reservation
+from shared.routing import RouteDecision
+from shared.tenants import AppRecord
 
 
 def usage_of(body: Mapping[str, Any]) -> dict[str, int]:
@@ -58,6 +61,7 @@ class RequestContext:
     received_wall_ns: int = field(default_factory=time.time_ns)
     principal: Principal | None = None
     app_policy: dict[str, Any] = field(default_factory=dict)
+    app: AppRecord | None = None
     body: dict[str, Any] = field(default_factory=dict)  # the decoded request body
     request: ChatCompletionRequest | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
@@ -68,6 +72,10 @@ class RequestContext:
     guardrails: Any = None  # shared.guardrails.gateway.RequestGuardrails when guardrails are on
     response_headers: dict[str, str] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
+    # routing and limits (shared/routing, shared/limits)
+    prompt_tokens: int | None = None  # the conversation's token count as sent to the model
+    route: RouteDecision | None = None
+    reservation: Reservation | None = None
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter_ns() - self.received_ns) / 1e6

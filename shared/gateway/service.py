@@ -1,7 +1,9 @@
 """The chat gateway: one request from the client's bytes to the model and back.
 
-Steps, in order: authenticate -> read and validate the body -> choose the deployment -> call the
-model (or open a stream) -> shape the reply -> record (request log + telemetry). Every outcome,
+Steps, in order: authenticate -> read and validate the body -> optimise the prompt (per app, opt-in)
+-> route (choose the tier and the plan of deployments) -> admit (reserve limits and budget) -> call
+the model with retries and failover (or open a stream) -> shape the reply -> record (request log +
+telemetry) and settle the reservation in the background. Every outcome,
 including every error, is recorded exactly once. Client mistakes become 4xx ``ApiError``s, model
 failures 429/502/504; an unexpected exception is logged with its stack and answered with a 500
 whose body names the request id (it is a bug to fix, never a normal path).
@@ -24,9 +26,15 @@ from shared.config import Settings
 from shared.deployments import AUTO_MODEL, DeploymentRegistry
 from shared.gateway.context import JsonReply, Reply, RequestContext, StreamReply, usage_of
 from shared.gateway.streaming import open_stream, sse_events
+from shared.limits import LimitExceeded, UsageLimits
 from shared.observability.telemetry import Telemetry
+from shared.optimisation import OptimisationPolicy, optimise
+from shared.policies import PolicyError, SectionCache
 from shared.request_log import RequestLog
+from shared.rollouts import RolloutRouter
+from shared.routing import BreakerBoard, FailoverCaller, RetryPolicy, Router, RoutingPolicy
 from shared.tenants import TenantDirectory
+from shared.tokens import count_message_tokens
 
 if TYPE_CHECKING:  # the guardrails pull in numpy: imported when the platform is built, not with the app
     from shared.guardrails.service import GuardrailService
@@ -72,6 +80,9 @@ class ChatGateway:
         backends: ModelBackends,
         request_log: RequestLog,
         telemetry: Telemetry,
+        limits: UsageLimits | None = None,
+        router: Router | None = None,
+        failover: FailoverCaller | None = None,
         guardrails: GuardrailService | None = None,
     ) -> None:
         self.settings = settings
@@ -81,6 +92,14 @@ class ChatGateway:
         self.backends = backends
         self.request_log = request_log
         self.telemetry = telemetry
+        self.rollouts: RolloutRouter | None = None  # set by the platform
+        self.limits = limits
+        self.router = router or Router(deployments)
+        self.failover = failover or FailoverCaller(
+            RetryPolicy.from_settings(settings),
+            BreakerBoard(settings.breaker_failure_threshold, settings.breaker_open_s))
+        self._routing_sections = SectionCache(RoutingPolicy, "routing")
+        self._optimisation_sections = SectionCache(OptimisationPolicy, "optimisation")
         self.guardrails = guardrails
 
     # -- entry point -----------------------------------------------------------------------
@@ -90,7 +109,10 @@ class ChatGateway:
         try:
             await self.authenticate(ctx, headers)
             await self.parse(ctx, read_body, model)
+            self.optimise(ctx)
             self.choose_deployment(ctx)
+            await self.apply_rollouts(ctx)
+            await self.admit(ctx)
             if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
                 from shared.guardrails.gateway import RequestGuardrails
 
@@ -103,7 +125,12 @@ class ChatGateway:
             return self.fail(ctx, error)
         except BackendError as exc:
             ctx.record["backend_error"] = {"deployment": exc.deployment, "status": exc.status, "code": exc.code}
+            ctx.deployment = self.deployments.get(exc.deployment) or ctx.deployment
             return self.fail(ctx, exc.to_api_error())
+        except PolicyError as exc:  # a stored policy that no longer validates: an operator's mistake
+            log.error("request %s: %s", ctx.request_id, exc)
+            return self.fail(ctx, ApiError(500, f"This app's policy is invalid: {exc}", type="server_error",
+                                           code="invalid_tenant_policy"))
         except Exception:
             log.exception("unexpected error in request %s", ctx.request_id)
             return self.fail(ctx, ApiError(500, f"Internal error; request id {ctx.request_id}.",
@@ -118,6 +145,7 @@ class ChatGateway:
         if app is None:  # the app was deleted after the key was issued
             raise ApiError(403, "This key's app no longer exists.", type="permission_error", code="app_disabled")
         ctx.principal = principal
+        ctx.app = app
         ctx.app_policy = app.policy
 
     async def parse(self, ctx: RequestContext, read_body: BodyReader, model: str | None = None) -> None:
@@ -129,26 +157,93 @@ class ChatGateway:
         ctx.stream = ctx.request.stream
         ctx.messages = list(ctx.body.get("messages") or [])
 
-    def choose_deployment(self, ctx: RequestContext) -> None:
-        assert ctx.request is not None
-        model = ctx.request.model
-        if model == AUTO_MODEL:
-            ctx.deployment = self.deployments.default()
-            ctx.record["route"] = {"reason": "default", "tier": ctx.deployment.tier}
+    def prompt_tokens(self, ctx: RequestContext) -> int:
+        """The conversation's token count, counted once and only when a step needs it."""
+        if ctx.prompt_tokens is None:
+            ctx.prompt_tokens = count_message_tokens(ctx.messages)
+        return ctx.prompt_tokens
+
+    def optimise(self, ctx: RequestContext) -> None:
+        """Token optimisation, when the app's ``optimisation`` policy enables it (shared/optimisation.py)."""
+        section = ctx.app_policy.get("optimisation")
+        if section is None:
             return
-        deployment = self.deployments.get(model)
-        if deployment is None or deployment.tier == "embeddings":
-            raise ApiError.not_found(
-                f"The model '{model}' does not exist. Available: {', '.join(self.deployments.model_names())}.",
-                param="model", code="model_not_found")
-        ctx.deployment = deployment
+        policy = self._optimisation_sections.get(section)
+        if not policy.enabled:
+            return
+        ctx.messages, report = optimise(ctx.messages, ctx.body, policy)
+        ctx.prompt_tokens = report["tokens_after"]
+        ctx.record["optimisation"] = report
+        if "max_tokens" in report and ctx.request is not None:
+            ctx.request = ctx.request.model_copy(update={
+                k: ctx.body[k] for k in ("max_tokens", "max_completion_tokens") if ctx.body.get(k) is not None})
+
+    def choose_deployment(self, ctx: RequestContext) -> None:
+        """Route: an explicit model, a pinned one, or ``auto`` scored into the small or frontier pool."""
+        request = ctx.request
+        assert request is not None
+        policy = self._routing_sections.get(ctx.app_policy.get("routing"))
+        scored = request.model == AUTO_MODEL or policy.route_explicit_models
+        decision = self.router.decide(
+            request.model, policy, ctx.messages, prompt_tokens=self.prompt_tokens(ctx) if scored else 0,
+            max_output_tokens=request.output_token_limit, tools=request.tools)
+        ctx.route = decision
+        ctx.deployment = decision.plan[0]
+        ctx.record["route"] = decision.record()
+        ctx.response_headers["x-llmops-route"] = decision.header()
+
+    async def admit(self, ctx: RequestContext) -> None:
+        """Reserve the request's worst case against the tenant's and app's limits (one store round trip)."""
+        if self.limits is None or ctx.app is None or ctx.request is None or ctx.route is None:
+            return
+        scoped = self.limits.scoped(ctx.app)
+        if not scoped:
+            return
+        output = ctx.request.output_token_limit
+        if output is None and any(policy.bounds_tokens for _, policy in scoped):
+            output = self.limits.output_allowance(scoped)  # so the reservation bounds the real spend
+            ctx.body["max_tokens"] = output
+            ctx.request = ctx.request.model_copy(update={"max_tokens": output})
+            ctx.record["max_tokens_set_by"] = "limits"
+        prompt = self.prompt_tokens(ctx)
+        tokens = prompt + (output or 0)
+        cost = max(d.cost_usd(prompt, output or 0) for d in ctx.route.plan)
+        limiter = self.limits.limiter
+        try:
+            ctx.reservation = await limiter.reserve(limiter.windows(scoped, tokens=tokens, cost_usd=cost),
+                                                    tokens=tokens, cost_usd=cost)
+        except LimitExceeded as exc:
+            ctx.record["limit_kind"] = exc.kind
+            raise
+        ctx.record["reserved"] = {"tokens": tokens, "cost_usd": cost}
+        ctx.response_headers.update(ctx.reservation.headers)
+
+    async def apply_rollouts(self, ctx: RequestContext) -> None:
+        """A canary (or promoted) fine-tuned candidate takes its share of the chosen deployment's traffic.
+
+        The candidate goes to the front of the plan, so when it fails the request fails over to the
+        production deployments behind it: users do not see a bad canary's errors, the canary judge does
+        (the failed attempt is in the record)."""
+        if self.rollouts is None or ctx.route is None:
+            return
+        diverted = await self.rollouts.divert(ctx.route.plan[0].alias)
+        if diverted is not None:
+            candidate, rollout = diverted
+            ctx.record["rollout_id"] = rollout.id
+            ctx.record["route"]["canary_of"] = ctx.route.plan[0].alias
+            ctx.route.plan = [candidate, *ctx.route.plan]
+            ctx.deployment = candidate
 
     async def complete(self, ctx: RequestContext) -> JsonReply:
-        assert ctx.deployment is not None
+        assert ctx.route is not None
         params = backend_params(ctx.body, ctx.messages)
+
+        async def attempt(deployment, timeout_s: float):
+            return await self.backends.chat(deployment, params, timeout_s=timeout_s)
+
         started = time.perf_counter_ns()
         try:
-            result = await self.backends.chat(ctx.deployment, params, timeout_s=self.settings.backend_timeout_s)
+            result, ctx.deployment = await self.failover.call(ctx.route.plan, attempt, self._attempts(ctx))
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
         self.account(ctx, result.body, usage_of(result.body))
@@ -164,13 +259,27 @@ class ChatGateway:
         return JsonReply(200, body, headers)
 
     async def start_stream(self, ctx: RequestContext) -> StreamReply:
-        assert ctx.deployment is not None
+        """Open the stream with failover: until its first chunk arrives another deployment may be tried."""
+        assert ctx.route is not None
         params = backend_params(ctx.body, ctx.messages)
-        opened = await open_stream(ctx, self.backends, ctx.deployment, params, self.settings.backend_timeout_s)
+
+        async def attempt(deployment, timeout_s: float):
+            return await open_stream(ctx, self.backends, deployment, params, timeout_s)
+
+        opened, ctx.deployment = await self.failover.call(ctx.route.plan, attempt, self._attempts(ctx))
         headers = ctx.base_headers()
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
         headers["cache-control"] = "no-cache"
         return StreamReply(200, sse_events(ctx, opened, self), headers)
+
+    @staticmethod
+    def _attempts(ctx: RequestContext) -> list:
+        return ctx.record.setdefault("attempts", [])
+
+    def stream_interrupted(self, ctx: RequestContext) -> None:
+        """A stream broke after its first byte: the deployment failed, but nothing can be retried now."""
+        if ctx.deployment is not None:
+            self.failover.breakers.get(ctx.deployment.alias).failure()
 
     # -- accounting and recording ----------------------------------------------------------
     def account(self, ctx: RequestContext, body: Mapping[str, Any], usage: dict[str, int]) -> None:
@@ -221,5 +330,10 @@ class ChatGateway:
             record["temperature"] = request.temperature
             record["top_p"] = request.top_p
         self.request_log.record(record)
+        if ctx.reservation is not None and self.limits is not None:
+            usage = record.get("usage") or {}
+            self.limits.limiter.settle(
+                ctx.reservation, tokens=int(usage.get("prompt_tokens") or 0) + int(usage.get("completion_tokens") or 0),
+                cost_usd=float(record.get("cost_usd") or 0.0))
         span = self.telemetry.start_chat_span(record["requested_model"] or "unknown", ctx.received_wall_ns)
         self.telemetry.record_request(span, record)

@@ -1,7 +1,8 @@
 """Server-sent events for streamed completions.
 
 The stream is opened and its first chunk awaited *before* the response starts, so a backend that
-fails up front still gets a proper HTTP status (and, with routing, a failover). After the first
+fails up front still gets a proper HTTP status, and the router can retry or fail over to another
+deployment (``ChatGateway.start_stream``). After the first
 byte has gone out nothing can be retried: a backend failure ends the stream with an error event.
 Usage is always requested from the backend; the final usage chunk is forwarded only when the
 client asked for it (``stream_options.include_usage``), and counted locally when the backend
@@ -22,7 +23,7 @@ import orjson
 from shared.backends import BackendError, ModelBackends
 from shared.deployments import Deployment
 from shared.gateway.context import RequestContext, usage_of
-from shared.tokens import count_message_tokens, count_text_tokens
+from shared.tokens import count_text_tokens
 
 if TYPE_CHECKING:
     from shared.gateway.service import ChatGateway
@@ -53,6 +54,9 @@ async def open_stream(ctx: RequestContext, backends: ModelBackends, deployment: 
             first = await anext(iterator)
         except StopAsyncIteration:
             first = None
+        except BaseException:  # failed or timed out before the first chunk: free the connection, fail over
+            await _close(iterator)
+            raise
     finally:
         ctx.backend_ns += time.perf_counter_ns() - started
     return OpenedStream(first, iterator, started, time.perf_counter_ns())
@@ -114,6 +118,7 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
     except BackendError as exc:
         status, end = 502, "upstream_interrupted"
         ctx.record["backend_error"] = {"deployment": exc.deployment, "status": exc.status, "code": exc.code}
+        gateway.stream_interrupted(ctx)
         error = exc.to_api_error()
         error.message = f"The model stream was interrupted: {exc.message}"
         error.code = "stream_interrupted"
@@ -124,7 +129,7 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
     finally:
         await _close(opened.rest)
         if usage is None:  # the backend sent no usage (or the stream broke): count locally
-            usage = {"prompt_tokens": count_message_tokens(ctx.messages),
+            usage = {"prompt_tokens": gateway.prompt_tokens(ctx),
                      "completion_tokens": count_text_tokens("".join(opened.text)),
                      "cached_tokens": 0, "total_tokens": 0}
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]

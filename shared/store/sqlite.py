@@ -9,7 +9,6 @@ conditional increment) safe across processes that share the file.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 import uuid
@@ -17,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from shared.store.base import (
     ConflictError,
@@ -38,6 +39,13 @@ def _expires_at(spec_ttl: int | None, doc: Document, now: float) -> float | None
     if ttl is None or not isinstance(ttl, int | float) or ttl < 0:
         return None
     return now + float(ttl)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_loads = orjson.loads
 
 
 def _insert(table: str) -> str:
@@ -141,7 +149,7 @@ class SqliteDocumentStore:
         etag = uuid.uuid4().hex
         body = {k: v for k, v in doc.items() if k not in ("_etag", "_ts")}
         body["_etag"], body["_ts"] = etag, int(now)
-        return str(pk), doc["id"], etag, now, _expires_at(spec.default_ttl_s, doc, now), json.dumps(body)
+        return str(pk), doc["id"], etag, now, _expires_at(spec.default_ttl_s, doc, now), _dumps(body)
 
     @staticmethod
     def _alive(row_expires: float | None, now: float) -> bool:
@@ -172,7 +180,7 @@ class SqliteDocumentStore:
             ).fetchone()
             if row is None or not self._alive(row[1], time.time()):
                 return None
-            return json.loads(row[0])
+            return _loads(row[0])
 
         return await self._run(_get)
 
@@ -193,7 +201,7 @@ class SqliteDocumentStore:
             for flt in filters:
                 expr = f"json_extract(body, '{_json_path(flt.field)}')"
                 if flt.op == "in":
-                    values = [json.dumps(v) if isinstance(v, dict | list) else v for v in flt.value]
+                    values = [_dumps(v) if isinstance(v, dict | list) else v for v in flt.value]
                     if not values:
                         return []
                     clauses.append(f"{expr} IN ({', '.join('?' for _ in values)})")
@@ -213,7 +221,7 @@ class SqliteDocumentStore:
                 sql += f" ORDER BY json_extract(body, '{_json_path(order_by)}') {'DESC' if descending else 'ASC'}"
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
-            return [json.loads(row[0]) for row in conn.execute(sql, params)]
+            return [_loads(row[0]) for row in conn.execute(sql, params)]
 
         return await self._run(_query)
 
@@ -232,7 +240,7 @@ class SqliteDocumentStore:
                 raise ConflictError(f"{container_name}/{row[1]} exists")
             conn.execute(_insert(table), row)
             conn.execute("COMMIT")
-            return json.loads(row[5])
+            return _loads(row[5])
 
         return await self._run(_create)
 
@@ -241,7 +249,7 @@ class SqliteDocumentStore:
             table = self._ensure_table(conn, container_name)
             row = self._prepare(container_name, doc, time.time())
             conn.execute(_insert(table), row)
-            return json.loads(row[5])
+            return _loads(row[5])
 
         return await self._run(_upsert)
 
@@ -276,7 +284,7 @@ class SqliteDocumentStore:
                 raise PreconditionFailedError(f"{container_name}/{row[1]} changed since it was read")
             conn.execute(_insert(table), row)
             conn.execute("COMMIT")
-            return json.loads(row[5])
+            return _loads(row[5])
 
         return await self._run(_replace)
 
@@ -296,7 +304,7 @@ class SqliteDocumentStore:
             table = self._ensure_table(conn, container_name)
             rows = conn.execute(f'SELECT body, seq FROM "{table}" WHERE seq > ? ORDER BY seq LIMIT ?',
                                 (after, int(limit))).fetchall()
-            return [json.loads(body) for body, _ in rows], (rows[-1][1] if rows else after)
+            return [_loads(body) for body, _ in rows], (rows[-1][1] if rows else after)
 
         return await self._run(_changes)
 
@@ -327,7 +335,7 @@ class SqliteDocumentStore:
                     raise NotFoundError(f"{container_name}/{id} not found")
                 doc: Document = {**defaults, "id": id, container(container_name).partition_key: partition_key}
             else:
-                doc = json.loads(row[0])
+                doc = _loads(row[0])
             if not all(matches(doc, flt) for flt in condition):
                 conn.execute("ROLLBACK")
                 raise PreconditionFailedError(f"{container_name}/{id}: condition not met")
@@ -336,6 +344,6 @@ class SqliteDocumentStore:
             prepared = self._prepare(container_name, doc, now)
             conn.execute(_insert(table), prepared)
             conn.execute("COMMIT")
-            return json.loads(prepared[5])
+            return _loads(prepared[5])
 
         return await self._run(_increment)

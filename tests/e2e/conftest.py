@@ -16,5 +16,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture(autouse=True)
 def _clean_faults(stack: Stack) -> Iterator[None]:
     stack.control("reset", {})
+    stack.reset_breakers()
     yield
     stack.control("reset", {})
+    stack.reset_breakers()

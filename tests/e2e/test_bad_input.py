@@ -124,16 +124,18 @@ def test_api_key_header_and_revoked_key(stack: Stack) -> None:
     assert_error(post(stack, key=key), 401, code="invalid_api_key")
 
 
-def test_backend_500_becomes_502(stack: Stack) -> None:
-    stack.control("faults", {"deployment": "gpt-4o-mini", "error_rate": 1.0, "error_status": 500})
+def test_backend_500_everywhere_becomes_502(stack: Stack) -> None:
+    stack.control("faults", {"deployment": "*", "error_rate": 1.0, "error_status": 500})
     response = post(stack)
     assert_error(response, 502, code="upstream_error", error_type="api_error")
     record = assert_logged(stack, response, 502)
     assert record["backend_error"]["status"] == 500 and record["outcome"] == "upstream_error"
+    # retried, then failed over to the same model in the other region, before giving up
+    assert [a["deployment"] for a in record["attempts"]] == ["gpt-4o-mini"] * 2 + ["gpt-4o-mini-west"] * 2
 
 
 def test_backend_429_passes_retry_after(stack: Stack) -> None:
-    stack.control("faults", {"deployment": "gpt-4o-mini", "error_rate": 1.0, "error_status": 429,
+    stack.control("faults", {"deployment": "*", "error_rate": 1.0, "error_status": 429,
                              "retry_after_s": 7})
     response = post(stack)
     assert_error(response, 429, code="upstream_rate_limited", error_type="rate_limit_error")
@@ -141,10 +143,10 @@ def test_backend_429_passes_retry_after(stack: Stack) -> None:
 
 
 def test_backend_timeout_becomes_504(stack: Stack) -> None:
-    stack.control("faults", {"deployment": "gpt-4o-mini", "timeout_rate": 1.0, "timeout_s": 5})
+    stack.control("faults", {"deployment": "*", "timeout_rate": 1.0, "timeout_s": 5})
     started = time.monotonic()
     response = post(stack)
-    assert time.monotonic() - started < 4.5  # the gateway's deadline (2 s here), not the backend's hang
+    assert time.monotonic() - started < 4.5  # the gateway's deadline (2.5 s here), not the backend's hang
     assert_error(response, 504, code="upstream_timeout")
     assert_logged(stack, response, 504)
 
@@ -156,7 +158,7 @@ def test_content_filter_is_a_400(stack: Stack) -> None:
 
 
 def test_backend_failure_before_a_stream_starts_is_an_http_error(stack: Stack) -> None:
-    stack.control("faults", {"deployment": "gpt-4o-mini", "error_rate": 1.0, "error_status": 503})
+    stack.control("faults", {"deployment": "*", "error_rate": 1.0, "error_status": 503})
     response = post(stack, {**GOOD, "stream": True})
     assert_error(response, 502)
 

@@ -7,6 +7,7 @@ the platform's posture on exactly what would be sent to Azure.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Callable
@@ -192,6 +193,9 @@ def run_program(values: dict[str, Any], stack: str, repo_root: Path) -> ProgramR
     from infra.program import build_platform
 
     mocks = PlatformMocks()
+    # Pulumi's mocks run on the thread's current event loop; tests before this one (asyncio.run) may
+    # have left the thread without one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project="llmops", stack=stack, preview=False)
     cfg = parse_stack_config(values, stack=stack)
     resolved: dict[str, Any] = {}

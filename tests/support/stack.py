@@ -54,6 +54,10 @@ class Stack:
 
         return self.call(issue())
 
+    def reset_breakers(self) -> None:
+        """Close every circuit breaker of the gateway (they are per instance and outlive a test)."""
+        self.platform.gateway.failover.breakers.reset()
+
     def flush_log(self) -> None:
         self.call(self.platform.request_log.flush())
 
@@ -71,8 +75,13 @@ def stack_settings(data_dir: Path, simulator_url: str, **overrides: Any) -> Sett
         "default_deployment": "gpt-4o-mini",
         "telemetry_local_exporter": "none",
         "backend_timeout_s": 2.0,
+        "attempt_timeout_s": 1.0,
+        "request_deadline_s": 2.5,
+        "retry_backoff_base_s": 0.01,
         "auth_cache_ttl_s": 0.2,
         "request_log_flush_interval_s": 0.05,
+        "serving_local_base_url": f"{simulator_url}/v1",
+        "serving_local_api_key": SIMULATOR_KEY,
     }
     values.update(overrides)
     return Settings(**values)

@@ -52,6 +52,17 @@ def test_retrain_sweep_timer() -> None:
     assert RETRAIN_OUTPUT in bindings
 
 
+def test_retraining_and_rollout_functions() -> None:
+    registered = functions()
+    retrain = next(b for b in registered["retrain"]["bindings"] if b["type"] == "queueTrigger")
+    assert retrain == {"direction": "IN", "type": "queueTrigger", "name": "message", "queueName": "retrain-requests",
+                       "connection": "AzureWebJobsStorage"}
+    events = next(b for b in registered["model_events"]["bindings"] if b["type"] == "eventGridTrigger")
+    assert events == {"direction": "IN", "type": "eventGridTrigger", "name": "event"}
+    timer = next(b for b in registered["canary_evaluator"]["bindings"] if b["type"] == "timerTrigger")
+    assert timer["schedule"] == "%LLMOPS_CANARY_EVALUATOR_SCHEDULE%" and timer["runOnStartup"] is False
+
+
 def test_http_functions_are_async_and_take_the_streaming_request_type() -> None:
     import inspect
 
