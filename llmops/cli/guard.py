@@ -135,6 +135,10 @@ def _scan(args: argparse.Namespace) -> int:
         for field in fields:
             _require(row, field, args.input, number)
     threshold = _threshold(args.check, args.policy_dir)
+    from shared.config import get_settings
+    from shared.guardrails.service import limit_blas_threads
+
+    limit_blas_threads(get_settings().guardrails_blas_threads)
     score = scorer(args.check)
     flagged = 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
