@@ -150,3 +150,26 @@ class EmbeddingCache:
 
 
 embeddings = EmbeddingCache()
+
+
+class WindowedHead:
+    """A classifier head (loaded on first use) scored over a text's windows; the worst window counts."""
+
+    model_name: str = ""
+
+    def __init__(self, head: LinearHead | None = None, *, max_windows: int = 16) -> None:
+        self._head = head
+        self._lock = threading.Lock()
+        self.max_windows = max_windows
+
+    @property
+    def head(self) -> LinearHead:
+        with self._lock:
+            if self._head is None:
+                self._head = LinearHead.load(self.model_name)
+            return self._head
+
+    def worst_window(self, clean: str) -> tuple[float, int]:
+        """(highest window probability, number of windows scored) for canonicalised text."""
+        chunks = text_windows(clean, max_windows=self.max_windows)
+        return float(np.max(self.head.probabilities(embeddings.encode(chunks)))), len(chunks)

@@ -17,11 +17,8 @@ payloads decoded and appended.
 from __future__ import annotations
 
 import re
-import threading
 
-import numpy as np
-
-from shared.guardrails.classifier import LinearHead, embeddings, text_windows
+from shared.guardrails.classifier import WindowedHead
 from shared.guardrails.text import canonical
 
 _OBJECT = (
@@ -230,28 +227,16 @@ def rule_score(text: str) -> tuple[float, list[str]]:
     return 1.0 - remaining, sorted(set(hits))
 
 
-class InjectionDetector:
-    def __init__(self, head: LinearHead | None = None, *, max_windows: int = 16) -> None:
-        self._head = head
-        self._lock = threading.Lock()
-        self.max_windows = max_windows
-
-    @property
-    def head(self) -> LinearHead:
-        with self._lock:
-            if self._head is None:
-                self._head = LinearHead.load("injection")
-            return self._head
+class InjectionDetector(WindowedHead):
+    model_name = "injection"
 
     def score(self, text: str) -> tuple[float, dict]:
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)
         rules, hits = rule_score(clean)
-        chunks = text_windows(clean, max_windows=self.max_windows)
-        probabilities = self.head.probabilities(embeddings.encode(chunks))
-        model = float(np.max(probabilities))
-        detail = {"model": round(model, 4), "rules": hits, "windows": len(chunks)}
+        model, windows = self.worst_window(clean)
+        detail = {"model": round(model, 4), "rules": hits, "windows": windows}
         if len(clean) != len(text):
             detail["normalized"] = True
         return max(model, rules), detail

@@ -9,11 +9,8 @@ zero-width characters, look-alike letters). The score combines both as independe
 from __future__ import annotations
 
 import re
-import threading
 
-import numpy as np
-
-from shared.guardrails.classifier import LinearHead, embeddings, text_windows
+from shared.guardrails.classifier import WindowedHead
 from shared.guardrails.text import canonical
 
 # Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
@@ -59,24 +56,14 @@ def _masked_hit(word: str) -> bool:
     return any(pattern.match(candidate) for candidate in _STRONG if len(candidate) == len(word))
 
 
-class ToxicityDetector:
-    def __init__(self, head: LinearHead | None = None) -> None:
-        self._head = head
-        self._lock = threading.Lock()
-
-    @property
-    def head(self) -> LinearHead:
-        with self._lock:
-            if self._head is None:
-                self._head = LinearHead.load("toxicity")
-            return self._head
+class ToxicityDetector(WindowedHead):
+    model_name = "toxicity"
 
     def score(self, text: str) -> tuple[float, dict]:
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)
-        chunks = text_windows(clean)
-        head = float(np.max(self.head.probabilities(embeddings.encode(chunks))))
+        head, windows = self.worst_window(clean)
         lexicon, counts = lexicon_score(clean)
         combined = 1.0 - (1.0 - head) * (1.0 - lexicon)
-        return combined, {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": len(chunks)}
+        return combined, {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": windows}
