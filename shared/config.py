@@ -171,14 +171,18 @@ class Settings(BaseSettings):
     # Azure AI Content Safety: when set, injection/toxicity/groundedness checks call it (Entra ID auth).
     content_safety_endpoint: str | None = None
     content_safety_key: str | None = None  # local experiments only; Azure uses the managed identity
-    content_safety_timeout_s: float = Field(default=3.0, gt=0)
+    content_safety_timeout_s: float = Field(default=3.0, gt=0)  # per call, Content Safety and Language
+    # Azure AI Language: when set, the pii check calls its PII entity recognition (Entra ID auth).
+    language_endpoint: str | None = None
+    language_key: str | None = None  # local experiments only
     # BLAS threads for the local detectors' encoder (process-wide): with requests running concurrently,
     # multi-threaded BLAS on small matrices only thrashes (measured: 18 ms vs 250 ms per prompt under load).
     # 0 leaves numpy's default.
     guardrails_blas_threads: int = Field(default=1, ge=0)
 
     @field_validator(
-        "cosmos_endpoint", "deployments_json", "default_deployment", "content_safety_endpoint", mode="before"
+        "cosmos_endpoint", "deployments_json", "default_deployment", "content_safety_endpoint", "language_endpoint",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -43,13 +43,14 @@ class Check:
     actions: ClassVar[frozenset[Action]] = frozenset({Action.BLOCK, Action.FLAG})
     Options: ClassVar[type[CheckOptions]] = CheckOptions
     heavy: ClassVar[bool] = False  # CPU work of more than ~1 ms: run off the event loop
+    azure_service: ClassVar[str | None] = None  # "content_safety" | "language": the Azure service with an adapter
     # Which parts of a request an input rule reads: user messages, and supplied documents (indirect attacks).
     reads_context_on_input: ClassVar[bool] = False
     last_user_message_only: ClassVar[bool] = False
 
     def __init__(self, options: CheckOptions, *, base_dir: Any = None, azure: Any = None) -> None:
         self.options = options
-        self.azure = azure  # a ContentSafetyClient when configured, else None
+        self.azure = azure  # the client of ``azure_service`` when it is configured, else None
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
         raise NotImplementedError

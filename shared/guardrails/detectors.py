@@ -2,7 +2,7 @@
 
 | check | stages | local detector | Azure AI Content Safety |
 |---|---|---|---|
-| pii | input, output | checksummed patterns + cues (``pii.py``) | - |
+| pii | input, output | checksummed patterns + cues (``pii.py``) | AI Language PII recognition |
 | injection | input | rules + MiniLM head (``injection.py``) | Prompt Shields ``text:shieldPrompt`` |
 | toxicity | input, output | MiniLM head + lexicon (``toxicity.py``) | ``text:analyze`` |
 | groundedness | output | support scoring (``groundedness.py``) | ``text:detectGroundedness`` |
@@ -37,6 +37,7 @@ class PiiCheck(Check):
     name = "pii"
     actions = frozenset({Action.BLOCK, Action.REDACT, Action.FLAG})
     Options = PiiOptions
+    azure_service = "language"
 
     def __init__(self, options: PiiOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
@@ -46,11 +47,21 @@ class PiiCheck(Check):
         self.scanner = PiiScanner(options.types)
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
-        spans = self.scanner.scan(text)
-        counts: dict[str, int] = {}
-        for span in spans:
-            counts[span.type] = counts.get(span.type, 0) + 1
-        return Finding(1.0 if spans else 0.0, spans, {"types": counts} if counts else {})
+        return _pii_finding(self.scanner.scan(text))
+
+    async def scan_azure(self, text: str, ctx: ScanContext) -> Finding | None:
+        wanted = set(self.options.types)
+        spans = [Span(kind, start, end) for kind, start, end in await self.azure.recognize_pii(text) if kind in wanted]
+        finding = _pii_finding(spans)
+        finding.source = "azure"
+        return finding
+
+
+def _pii_finding(spans: list[Span]) -> Finding:
+    counts: dict[str, int] = {}
+    for span in spans:
+        counts[span.type] = counts.get(span.type, 0) + 1
+    return Finding(1.0 if spans else 0.0, spans, {"types": counts} if counts else {})
 
 
 class InjectionOptions(CheckOptions):
@@ -61,6 +72,7 @@ class InjectionOptions(CheckOptions):
 @register
 class InjectionCheck(Check):
     name = "injection"
+    azure_service = "content_safety"
     stages = frozenset({Stage.INPUT})
     Options = InjectionOptions
     heavy = True
@@ -91,6 +103,7 @@ class ToxicityOptions(CheckOptions):
 @register
 class ToxicityCheck(Check):
     name = "toxicity"
+    azure_service = "content_safety"
     Options = ToxicityOptions
     heavy = True
 
@@ -116,6 +129,7 @@ class GroundednessOptions(CheckOptions):
 @register
 class GroundednessCheck(Check):
     name = "groundedness"
+    azure_service = "content_safety"
     stages = OUTPUT_ONLY
     Options = GroundednessOptions
 

@@ -20,6 +20,7 @@ option, missing catalog) fails the load with the file and rule named.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class CheckRule(BaseModel):
     action: Action = Action.FLAG
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     options: dict[str, Any] = Field(default_factory=dict)
-    # local | azure | auto (azure when a Content Safety endpoint is configured and the check has an adapter)
+    # local | azure | auto (azure when the check has an adapter and its Azure service is configured)
     provider: str = "auto"
 
     @field_validator("provider")
@@ -109,7 +110,7 @@ class GuardrailPolicy:
         return self.input_rules if stage is Stage.INPUT else self.output_rules
 
 
-def build_policy(data: dict, *, source: str, base_dir: Path, azure: Any = None) -> GuardrailPolicy:
+def build_policy(data: dict, *, source: str, base_dir: Path, azure: Mapping[str, Any] | None = None) -> GuardrailPolicy:
     try:
         document = PolicyDocument.model_validate(data)
     except ValidationError as exc:
@@ -124,7 +125,7 @@ def build_policy(data: dict, *, source: str, base_dir: Path, azure: Any = None) 
     return GuardrailPolicy(document.name, document.description, bound[Stage.INPUT], bound[Stage.OUTPUT])
 
 
-def _build_check(rule: CheckRule, stage: Stage, where: str, base_dir: Path, azure: Any) -> Check:
+def _build_check(rule: CheckRule, stage: Stage, where: str, base_dir: Path, azure: Mapping[str, Any] | None) -> Check:
     try:
         cls = check_class(rule.check)
     except KeyError as exc:
@@ -141,9 +142,13 @@ def _build_check(rule: CheckRule, stage: Stage, where: str, base_dir: Path, azur
     except ValidationError as exc:
         first = exc.errors()[0]
         raise PolicyError(f"{where}: options.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
-    use_azure = azure if rule.provider != "local" else None
-    if rule.provider == "azure" and azure is None:
-        raise PolicyError(f"{where}: provider 'azure' needs a Content Safety endpoint (LLMOPS_CONTENT_SAFETY_ENDPOINT)")
+    client = (azure or {}).get(cls.azure_service) if cls.azure_service else None
+    use_azure = client if rule.provider != "local" else None
+    if rule.provider == "azure" and client is None:
+        if cls.azure_service is None:
+            raise PolicyError(f"{where}: check {rule.check!r} has no Azure adapter")
+        setting = f"LLMOPS_{cls.azure_service.upper()}_ENDPOINT"
+        raise PolicyError(f"{where}: provider 'azure' needs the {cls.azure_service} service ({setting})")
     try:
         return cls(options, base_dir=base_dir, azure=use_azure)
     except (ValueError, FileNotFoundError) as exc:
@@ -164,7 +169,10 @@ class PolicySet:
         self.default = default
 
     @classmethod
-    def load(cls, directory: Path = REPO_POLICY_DIR, *, default: str = "default", azure: Any = None) -> PolicySet:
+    def load(
+        cls, directory: Path = REPO_POLICY_DIR, *, default: str = "default", azure: Mapping[str, Any] | None = None
+    ) -> PolicySet:
+        """``azure``: the configured Azure service clients by name (see ``azure_services_from_settings``)."""
         if not directory.is_dir():
             raise PolicyError(f"guardrail policy directory {directory} does not exist")
         policies: dict[str, GuardrailPolicy] = {}

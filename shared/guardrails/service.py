@@ -74,9 +74,9 @@ class GuardrailService:
 
     @classmethod
     def from_settings(cls, settings: Any) -> GuardrailService:
-        from shared.guardrails.azure_content_safety import content_safety_from_settings
+        from shared.guardrails.azure_content_safety import azure_services_from_settings
 
-        azure = content_safety_from_settings(settings)
+        azure = azure_services_from_settings(settings)
         limit_blas_threads(settings.guardrails_blas_threads)
         return cls(
             PolicySet.load(

@@ -13,7 +13,8 @@ from shared.guardrails.azure_content_safety import (
     TOKEN_SCOPE,
     ContentSafetyClient,
     ContentSafetyError,
-    content_safety_from_settings,
+    LanguageClient,
+    azure_services_from_settings,
 )
 from shared.guardrails.checks import ScanContext
 from shared.guardrails.detectors import (
@@ -21,6 +22,8 @@ from shared.guardrails.detectors import (
     GroundednessOptions,
     InjectionCheck,
     InjectionOptions,
+    PiiCheck,
+    PiiOptions,
     ToxicityCheck,
     ToxicityOptions,
 )
@@ -71,12 +74,32 @@ class ContentSafetyServer:
             )
         return web.json_response({}, status=404)
 
+    async def analyze_text(self, request: web.Request) -> web.Response:
+        """Azure AI Language ``:analyze-text`` (PII): finds "Jane Doe" and e-mail addresses, in code points."""
+        body = await request.json()
+        self.requests.append((request, body))
+        if self.status != 200:
+            return web.json_response({"error": {"code": "InternalServerError"}}, status=self.status)
+        documents = []
+        for document in body["analysisInput"]["documents"]:
+            entities = []
+            needles = (("Person", "Jane Doe"), ("Email", "jane@example.com"), ("Organization", "Contoso"))
+            for category, needle in needles:
+                at = document["text"].find(needle)
+                if at >= 0:
+                    entities.append({"text": needle, "category": category, "offset": at, "length": len(needle),
+                                     "confidenceScore": 0.9})
+            documents.append({"id": document["id"], "redactedText": "", "entities": entities, "warnings": []})
+        return web.json_response({"kind": "PiiEntityRecognitionResults",
+                                  "results": {"documents": documents, "errors": [], "modelVersion": "2023-09-01"}})
+
 
 @pytest.fixture
 async def server():
     fake = ContentSafetyServer()
     app = web.Application()
     app.router.add_post("/contentsafety/{operation}", fake.handle)
+    app.router.add_post("/language/:analyze-text", fake.analyze_text)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -159,9 +182,29 @@ async def test_checks_fall_back_to_local_when_azure_fails(server, safety):
     assert finding.score < 0.5
 
 
-def test_client_from_settings():
-    assert content_safety_from_settings(SimpleNamespace(content_safety_endpoint=None)) is None
-    settings = SimpleNamespace(
-        content_safety_endpoint="https://cs.example/", content_safety_key="k", content_safety_timeout_s=1.0
-    )
-    assert content_safety_from_settings(settings).endpoint == "https://cs.example"
+async def test_language_pii_adapter_maps_types_and_offsets(server):
+    language = LanguageClient(server.endpoint, credential=FakeCredential())
+    check = PiiCheck(PiiOptions(types=["PERSON", "EMAIL_ADDRESS"]), azure=language)
+    text = "🙂 " + "x" * 5_100 + " Jane Doe wrote from jane@example.com at Contoso"
+    finding = await check.ascan(text, ScanContext(Stage.INPUT))
+    request, body = server.requests[0]
+    assert request.query["api-version"] == "2023-04-01" and request.headers["Authorization"] == "Bearer token-123"
+    assert body["kind"] == "PiiEntityRecognition" and body["parameters"]["stringIndexType"] == "UnicodeCodePoint"
+    assert [len(d["text"]) for d in body["analysisInput"]["documents"]] == [5_000, len(text) - 5_000]
+    assert finding.source == "azure" and finding.score == 1.0
+    found = [(s.type, text[s.start : s.end]) for s in finding.spans]
+    assert found == [("PERSON", "Jane Doe"), ("EMAIL_ADDRESS", "jane@example.com")]  # ORGANIZATION not wanted
+    server.status = 500  # then the local scanner answers
+    fallback = await check.ascan("mail jane@example.com", ScanContext(Stage.INPUT))
+    assert fallback.source == "local" and fallback.spans[0].type == "EMAIL_ADDRESS"
+    await language.close()
+
+
+def test_clients_from_settings():
+    assert azure_services_from_settings(SimpleNamespace(content_safety_endpoint=None, language_endpoint=None)) == {}
+    settings = SimpleNamespace(content_safety_endpoint="https://cs.example/", content_safety_key="k",
+                               language_endpoint="https://lang.example", language_key="k2",
+                               content_safety_timeout_s=1.0)
+    services = azure_services_from_settings(settings)
+    assert services["content_safety"].endpoint == "https://cs.example"
+    assert isinstance(services["language"], LanguageClient)
