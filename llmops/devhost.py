@@ -58,7 +58,8 @@ def event_runtime(platform: Platform) -> LocalEventRuntime:
     """The local stand-in for Azure's triggers, over the same function objects."""
     import function_app
 
-    return LocalEventRuntime(registered_functions(function_app.app), platform.store, platform.settings.data_dir)
+    return LocalEventRuntime(registered_functions(function_app.app), platform.store, platform.settings.data_dir,
+                             timer_interval_s=60)
 
 
 def gateway_app() -> Starlette:
