@@ -164,7 +164,26 @@ class Settings(BaseSettings):
     serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
     serving_local_api_key: str | None = None  # and its key
 
-    @field_validator("cosmos_endpoint", "deployments_json", "default_deployment", mode="before")
+    # --- guardrails (issue 4) -------------------------------------------------------------
+    # Policy YAML files (and bindings.yaml); relative paths are taken from the repository root.
+    guardrails_policy_dir: Path = Path("policies/guardrails")
+    guardrails_default_policy: str = "default"
+    # Azure AI Content Safety: when set, injection/toxicity/groundedness checks call it (Entra ID auth).
+    content_safety_endpoint: str | None = None
+    content_safety_key: str | None = None  # local experiments only; Azure uses the managed identity
+    content_safety_timeout_s: float = Field(default=3.0, gt=0)  # per call, Content Safety and Language
+    # Azure AI Language: when set, the pii check calls its PII entity recognition (Entra ID auth).
+    language_endpoint: str | None = None
+    language_key: str | None = None  # local experiments only
+    # BLAS threads for the local detectors' encoder (process-wide): with requests running concurrently,
+    # multi-threaded BLAS on small matrices only thrashes (measured: 18 ms vs 250 ms per prompt under load).
+    # 0 leaves numpy's default.
+    guardrails_blas_threads: int = Field(default=1, ge=0)
+
+    @field_validator(
+        "cosmos_endpoint", "deployments_json", "default_deployment", "content_safety_endpoint", "language_endpoint",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -172,6 +191,12 @@ class Settings(BaseSettings):
     @property
     def resolved_sqlite_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "llmops.sqlite3"
+
+    @property
+    def resolved_guardrails_policy_dir(self) -> Path:
+        if self.guardrails_policy_dir.is_absolute():
+            return self.guardrails_policy_dir
+        return Path(__file__).resolve().parents[1] / self.guardrails_policy_dir
 
     @property
     def telemetry_dir(self) -> Path:

@@ -80,8 +80,12 @@ class Platform:
         telemetry = telemetry or setup_telemetry(settings)
         limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
         warm_up_in_background()  # the tokenizer file loads while the host finishes starting
+        from shared.guardrails.service import GuardrailService  # numpy & co.: not at import time
+
+        guardrails = GuardrailService.from_settings(settings)  # loads and validates every policy file
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
-                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits)
+                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits,
+                              guardrails=guardrails)
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))

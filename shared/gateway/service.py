@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -35,6 +35,9 @@ from shared.rollouts import RolloutRouter
 from shared.routing import BreakerBoard, FailoverCaller, RetryPolicy, Router, RoutingPolicy
 from shared.tenants import TenantDirectory
 from shared.tokens import count_message_tokens
+
+if TYPE_CHECKING:  # the guardrails pull in numpy: imported when the platform is built, not with the app
+    from shared.guardrails.service import GuardrailService
 
 log = logging.getLogger(__name__)
 BodyReader = Callable[[int], Awaitable[bytes]]
@@ -80,6 +83,7 @@ class ChatGateway:
         limits: UsageLimits | None = None,
         router: Router | None = None,
         failover: FailoverCaller | None = None,
+        guardrails: GuardrailService | None = None,
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -96,6 +100,7 @@ class ChatGateway:
             BreakerBoard(settings.breaker_failure_threshold, settings.breaker_open_s))
         self._routing_sections = SectionCache(RoutingPolicy, "routing")
         self._optimisation_sections = SectionCache(OptimisationPolicy, "optimisation")
+        self.guardrails = guardrails
 
     # -- entry point -----------------------------------------------------------------------
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
@@ -108,6 +113,11 @@ class ChatGateway:
             self.choose_deployment(ctx)
             await self.apply_rollouts(ctx)
             await self.admit(ctx)
+            if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
+                from shared.guardrails.gateway import RequestGuardrails
+
+                ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
+                await ctx.guardrails.check_input()
             if ctx.stream:
                 return await self.start_stream(ctx)
             return await self.complete(ctx)
@@ -237,6 +247,8 @@ class ChatGateway:
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
         self.account(ctx, result.body, usage_of(result.body))
+        if ctx.guardrails is not None:  # output guardrails: may redact the answer or raise a 422
+            await ctx.guardrails.check_output(result.body)
         ctx.completion_text = completion_text(result.body)
         ctx.record["backend_latency_ms"] = round(result.latency_s * 1000, 3)
         headers = ctx.base_headers()

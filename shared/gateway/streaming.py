@@ -78,6 +78,7 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
     last: dict[str, Any] = {}
     finish_reasons: list[str] = []
     status, end = 200, "complete"
+    guard = ctx.guardrails.stream_filter() if ctx.guardrails is not None else None
     ctx.record["ttft_ms"] = round((opened.first_chunk_ns - ctx.received_ns) / 1e6, 3)
     chunk = opened.first
     try:
@@ -90,10 +91,16 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
             else:
                 if not wants_usage:
                     chunk.pop("usage", None)
-                opened.text.append(_chunk_text(chunk))
+                text = _chunk_text(chunk)
+                opened.text.append(text)
                 finish_reasons.extend(c["finish_reason"] for c in chunk.get("choices") or () if c.get("finish_reason"))
                 last = chunk
-                yield sse(chunk)
+                # output guardrails: forward only checked text; a block ends the stream with an error event
+                checked = await guard.chunk(chunk, text) if guard is not None else chunk
+                if guard is not None and guard.error is not None:
+                    break
+                if checked is not None:
+                    yield sse(checked)
             waited = time.perf_counter_ns()
             try:
                 chunk = await anext(opened.rest)
@@ -101,7 +108,13 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
                 chunk = None
             finally:
                 ctx.backend_ns += time.perf_counter_ns() - waited
-        yield DONE
+        if guard is not None and guard.error is None and (tail := await guard.flush(last)) is not None:
+            yield sse(tail)
+        if guard is not None and guard.error is not None:
+            status, end = 422, "guardrail_blocked"
+            yield guard.error
+        else:
+            yield DONE
     except BackendError as exc:
         status, end = 502, "upstream_interrupted"
         ctx.record["backend_error"] = {"deployment": exc.deployment, "status": exc.status, "code": exc.code}
@@ -122,12 +135,14 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             ctx.record["usage_estimated"] = True
         gateway.account(ctx, last, usage)
-        ctx.completion_text = "".join(opened.text)
+        ctx.completion_text = "".join(opened.text) if guard is None else guard.guard.sent_text
+        if guard is not None:
+            guard.record()
         ctx.record["finish_reasons"] = finish_reasons
         ctx.record["stream_end"] = end
         ctx.record["backend_latency_ms"] = round(ctx.backend_ns / 1e6, 3)
         if end != "complete":
-            ctx.record["error_code"] = end
+            ctx.record["error_code"] = "guardrail_violation" if end == "guardrail_blocked" else end
         gateway.finish(ctx, status)
 
 

@@ -20,6 +20,7 @@ from llmops.devhost import SIMULATOR_KEY, event_runtime, gateway_app, local_depl
 from llmops.events import LocalEventRuntime
 from llmops.serving import make_server, wait_started
 from llmops.simulator import build_simulator
+from shared import runtime
 from shared.config import Settings
 from shared.runtime import Platform, set_platform
 from tests.support.services import free_port
@@ -99,6 +100,7 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
     async def main() -> None:
         settings = stack_settings(data_dir, simulator_url, **overrides)
         platform = await Platform.create(settings, telemetry=telemetry)
+        previous = runtime._platform  # a module's own stack hands the package stack its platform back
         set_platform(platform)
         simulator = make_server(build_simulator(latency="zero", api_key=SIMULATOR_KEY, seed=7), "127.0.0.1", sim_port)
         gateway = make_server(gateway_app(), "127.0.0.1", gw_port)
@@ -116,7 +118,7 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
         await asyncio.gather(*tasks)
         await events.stop()
         await platform.close()
-        set_platform(None)
+        set_platform(previous)
 
     thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
     thread.start()
