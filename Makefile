@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= dev,test
+EXTRAS ?= dev,test,infra,train
 
-.PHONY: install services run test lint bench clean
+.PHONY: install services run test lint bench clean package
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ run: install
 
 test: install services
 	$(PY) -m pytest -q
+
+# The Function App deployment zip (.funcignore applied, reproducible): dist/function-app.zip
+package: install
+	$(VENV)/bin/llmops package --output dist/function-app.zip
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 
 # Command-group modules under llmops.cli, in the order ``llmops --help`` lists them.
-GROUPS: tuple[str, ...] = ("prompts", "cache")
+
+GROUPS: tuple[str, ...] = ("server", "access", "package", "pipeline", "costs", "loop", "guard", "prompts", "cache")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,18 @@ CONTAINERS: dict[str, ContainerSpec] = {
             description="semantic cache entries with the question's embedding (vector search in Azure)",
             vector_indexes=(VectorIndex("/embedding", dimensions=SEMANTIC_CACHE_DIMENSIONS),),
         ),
+        # TTL on, no default expiry: each counter sets its own ``ttl`` (minute windows ~3 min, months ~100 days).
+        ContainerSpec("usage_counters", "scope", default_ttl_s=-1,
+                      description="rate-limit and budget counters per tenant/app and window (shared/limits)"),
+        ContainerSpec("feedback", "tenant_id", description="user feedback on answers; its change feed drives curation"),
+        ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
+        ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
+        ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
+        ContainerSpec(
+            "training_runs",
+            "dataset_id",
+            description="one record per retraining run: snapshot, status, metrics, gate decision, model",
+        ),
     )
 }
 

@@ -9,7 +9,6 @@ conditional increment) safe across processes that share the file.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 import uuid
@@ -17,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from shared.store.base import (
     ConflictError,
@@ -38,6 +39,19 @@ def _expires_at(spec_ttl: int | None, doc: Document, now: float) -> float | None
     if ttl is None or not isinstance(ttl, int | float) or ttl < 0:
         return None
     return now + float(ttl)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_loads = orjson.loads
+
+
+def _insert(table: str) -> str:
+    """Insert or replace a row, stamping it with the next change-sequence number of its table."""
+    return (f'INSERT OR REPLACE INTO "{table}" (pk, id, etag, ts, expires_at, body, seq) '
+            f'VALUES (?, ?, ?, ?, ?, ?, (SELECT IFNULL(MAX(seq), 0) + 1 FROM "{table}"))')
 
 
 def _json_path(field: str) -> str:
@@ -116,8 +130,12 @@ class SqliteDocumentStore:
         if name not in self._tables:
             conn.execute(
                 f'CREATE TABLE IF NOT EXISTS "{name}" (pk TEXT NOT NULL, id TEXT NOT NULL, etag TEXT NOT NULL, '
-                "ts REAL NOT NULL, expires_at REAL, body TEXT NOT NULL, PRIMARY KEY (pk, id))"
+                "ts REAL NOT NULL, expires_at REAL, body TEXT NOT NULL, seq INTEGER, PRIMARY KEY (pk, id))"
             )
+            columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{name}")')}
+            if "seq" not in columns:  # a file from before the change sequence existed
+                conn.execute(f'ALTER TABLE "{name}" ADD COLUMN seq INTEGER')
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}_seq" ON "{name}" (seq)')
             self._tables.add(name)
         return name
 
@@ -131,7 +149,7 @@ class SqliteDocumentStore:
         etag = uuid.uuid4().hex
         body = {k: v for k, v in doc.items() if k not in ("_etag", "_ts")}
         body["_etag"], body["_ts"] = etag, int(now)
-        return str(pk), doc["id"], etag, now, _expires_at(spec.default_ttl_s, doc, now), json.dumps(body)
+        return str(pk), doc["id"], etag, now, _expires_at(spec.default_ttl_s, doc, now), _dumps(body)
 
     @staticmethod
     def _alive(row_expires: float | None, now: float) -> bool:
@@ -162,7 +180,7 @@ class SqliteDocumentStore:
             ).fetchone()
             if row is None or not self._alive(row[1], time.time()):
                 return None
-            return json.loads(row[0])
+            return _loads(row[0])
 
         return await self._run(_get)
 
@@ -183,7 +201,7 @@ class SqliteDocumentStore:
             for flt in filters:
                 expr = f"json_extract(body, '{_json_path(flt.field)}')"
                 if flt.op == "in":
-                    values = [json.dumps(v) if isinstance(v, dict | list) else v for v in flt.value]
+                    values = [_dumps(v) if isinstance(v, dict | list) else v for v in flt.value]
                     if not values:
                         return []
                     clauses.append(f"{expr} IN ({', '.join('?' for _ in values)})")
@@ -203,7 +221,7 @@ class SqliteDocumentStore:
                 sql += f" ORDER BY json_extract(body, '{_json_path(order_by)}') {'DESC' if descending else 'ASC'}"
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
-            return [json.loads(row[0]) for row in conn.execute(sql, params)]
+            return [_loads(row[0]) for row in conn.execute(sql, params)]
 
         return await self._run(_query)
 
@@ -220,9 +238,9 @@ class SqliteDocumentStore:
             if existing is not None and self._alive(existing[0], now):
                 conn.execute("ROLLBACK")
                 raise ConflictError(f"{container_name}/{row[1]} exists")
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
+            conn.execute(_insert(table), row)
             conn.execute("COMMIT")
-            return json.loads(row[5])
+            return _loads(row[5])
 
         return await self._run(_create)
 
@@ -230,8 +248,8 @@ class SqliteDocumentStore:
         def _upsert(conn: sqlite3.Connection) -> Document:
             table = self._ensure_table(conn, container_name)
             row = self._prepare(container_name, doc, time.time())
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
-            return json.loads(row[5])
+            conn.execute(_insert(table), row)
+            return _loads(row[5])
 
         return await self._run(_upsert)
 
@@ -244,7 +262,7 @@ class SqliteDocumentStore:
             now = time.time()
             rows = [self._prepare(container_name, doc, now) for doc in docs]
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', rows)
+            conn.executemany(_insert(table), rows)
             conn.execute("COMMIT")
 
         await self._run(_upsert_many)
@@ -264,9 +282,9 @@ class SqliteDocumentStore:
             if if_match is not None and current[0] != if_match:
                 conn.execute("ROLLBACK")
                 raise PreconditionFailedError(f"{container_name}/{row[1]} changed since it was read")
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', row)
+            conn.execute(_insert(table), row)
             conn.execute("COMMIT")
-            return json.loads(row[5])
+            return _loads(row[5])
 
         return await self._run(_replace)
 
@@ -277,6 +295,18 @@ class SqliteDocumentStore:
             return cur.rowcount > 0
 
         return await self._run(_delete)
+
+    async def changes(self, container_name: str, after: int = 0, limit: int = 100) -> tuple[list[Document], int]:
+        """Documents written after change number ``after``, oldest first, and the last number seen: a
+        change feed for the local event runtime (latest version of each document, like Cosmos DB's)."""
+
+        def _changes(conn: sqlite3.Connection) -> tuple[list[Document], int]:
+            table = self._ensure_table(conn, container_name)
+            rows = conn.execute(f'SELECT body, seq FROM "{table}" WHERE seq > ? ORDER BY seq LIMIT ?',
+                                (after, int(limit))).fetchall()
+            return [_loads(body) for body, _ in rows], (rows[-1][1] if rows else after)
+
+        return await self._run(_changes)
 
     async def increment(
         self,
@@ -305,15 +335,15 @@ class SqliteDocumentStore:
                     raise NotFoundError(f"{container_name}/{id} not found")
                 doc: Document = {**defaults, "id": id, container(container_name).partition_key: partition_key}
             else:
-                doc = json.loads(row[0])
+                doc = _loads(row[0])
             if not all(matches(doc, flt) for flt in condition):
                 conn.execute("ROLLBACK")
                 raise PreconditionFailedError(f"{container_name}/{id}: condition not met")
             for name, amount in increments.items():
                 doc[name] = (doc.get(name) or 0) + amount
             prepared = self._prepare(container_name, doc, now)
-            conn.execute(f'INSERT OR REPLACE INTO "{table}" VALUES (?, ?, ?, ?, ?, ?)', prepared)
+            conn.execute(_insert(table), prepared)
             conn.execute("COMMIT")
-            return json.loads(prepared[5])
+            return _loads(prepared[5])
 
         return await self._run(_increment)

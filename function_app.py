@@ -1,0 +1,15 @@
+"""Azure Functions entry point: builds the FunctionApp and registers each trigger family's blueprint.
+
+Nothing else happens here: the services are built lazily on the first invocation
+(``shared.runtime.get_platform``), so importing this module stays cheap (cold start).
+"""
+
+import azure.functions as func
+
+from functions import feedback, gateway, health, retraining
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(gateway.bp)
+app.register_functions(health.bp)
+app.register_functions(feedback.bp)
+app.register_functions(retraining.bp)

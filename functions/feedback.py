@@ -1,0 +1,56 @@
+"""The feedback loop's entry points: feedback capture (HTTP), curation (Cosmos DB change feed on the
+``feedback`` container) and the scheduled retraining sweep (timer). Both event functions put retraining
+requests on the ``retrain-requests`` queue through a queue output binding."""
+
+from __future__ import annotations
+
+import azure.functions as func
+import orjson
+from azurefunctions.extensions.http.fastapi import Request, Response
+
+from functions.http import body_reader, error_response
+from shared.api.errors import ApiError
+from shared.api.schemas import decode_json_object
+from shared.queues import RETRAIN_REQUESTS
+from shared.runtime import get_platform
+
+bp = func.Blueprint()
+FEEDBACK_BODY_LIMIT = 64 * 1024
+
+
+@bp.function_name("submit_feedback")
+@bp.route(route="v1/feedback", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+async def submit_feedback(req: Request) -> Response:
+    platform = await get_platform()
+    try:
+        principal = await platform.keys.authenticate(req.headers)
+        if principal is None:
+            raise ApiError.unauthorized()
+        body = decode_json_object(await body_reader(req)(FEEDBACK_BODY_LIMIT))
+        result = await platform.feedback.submit(principal, body)
+    except ApiError as error:
+        return error_response(error)
+    return Response(orjson.dumps(result), status_code=202, media_type="application/json")
+
+
+@bp.function_name("curate_feedback")
+@bp.cosmos_db_trigger(arg_name="documents", connection="COSMOS", database_name="%LLMOPS_COSMOS_DATABASE%",
+                      container_name="feedback", lease_container_name="leases",
+                      create_lease_container_if_not_exists=False)
+@bp.queue_output(arg_name="retrain", queue_name=RETRAIN_REQUESTS, connection="AzureWebJobsStorage")
+async def curate_feedback(documents: func.DocumentList, retrain: func.Out[str]) -> None:
+    platform = await get_platform()
+    outcome = await platform.curation.process([doc.to_dict() for doc in documents])
+    if outcome.retrain:
+        retrain.set(orjson.dumps({"requests": [r.to_message() for r in outcome.retrain]}).decode())
+
+
+@bp.function_name("retrain_sweep")
+@bp.timer_trigger(arg_name="timer", schedule="%LLMOPS_RETRAIN_SWEEP_SCHEDULE%", run_on_startup=False,
+                  use_monitor=True)
+@bp.queue_output(arg_name="retrain", queue_name=RETRAIN_REQUESTS, connection="AzureWebJobsStorage")
+async def retrain_sweep(timer: func.TimerRequest, retrain: func.Out[str]) -> None:
+    platform = await get_platform()
+    requests = await platform.curation.sweep(platform.settings.retrain_sweep_min_examples)
+    if requests:
+        retrain.set(orjson.dumps({"requests": [r.to_message() for r in requests]}).decode())

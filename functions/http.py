@@ -1,0 +1,54 @@
+"""Helpers the HTTP functions share: reading a capped body and turning core replies into responses.
+
+The functions use the ``azurefunctions-extensions-http-fastapi`` types (``Request``,
+``StreamingResponse``) because the classic ``func.HttpResponse`` and ``AsgiFunctionApp`` buffer
+the whole body and cannot stream.
+"""
+
+from __future__ import annotations
+
+from azurefunctions.extensions.http.fastapi import Request, Response, StreamingResponse
+
+from shared.api.errors import ApiError
+from shared.gateway import Reply, StreamReply
+
+
+def body_reader(request: Request):
+    """A reader that refuses bodies over the limit without buffering them (413)."""
+
+    async def read(limit: int) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise ApiError.too_large(limit)
+            except ValueError:
+                raise ApiError.bad_request("Invalid Content-Length header.", code="invalid_header") from None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError.too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    return read
+
+
+def to_response(reply: Reply) -> Response:
+    if isinstance(reply, StreamReply):
+        return StreamingResponse(reply.events, status_code=reply.status, headers=reply.headers,
+                                 media_type="text/event-stream")
+    return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type="application/json")
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(error.body_bytes(), status_code=error.status, headers=error.headers,
+                    media_type="application/json")
+
+
+def path_segment_after(path: str, marker: str) -> str:
+    """The URL path segment that follows ``marker`` (route parameters, independent of the host)."""
+    parts = [p for p in path.split("/") if p]
+    return parts[parts.index(marker) + 1] if marker in parts[:-1] else ""

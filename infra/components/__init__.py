@@ -1,0 +1,1 @@
+"""One ``ComponentResource`` per concern, each with a typed args class."""

@@ -1,0 +1,24 @@
+"""What every component needs: where to put resources, how to name and tag them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.naming import Names
+
+COMPONENT_PREFIX = "llmops:platform"
+
+
+@dataclass(frozen=True)
+class Placement:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: Mapping[str, str]
+    names: Names
+
+    def child(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+        """Options for a resource owned by a component."""
+        return pulumi.ResourceOptions(parent=parent, **kwargs)  # type: ignore[arg-type]

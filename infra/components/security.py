@@ -1,0 +1,107 @@
+"""Security: the platform Key Vault (RBAC authorization) and every role the Function App's identity
+needs, each granted on the one resource it is needed for and nothing broader (no resource-group or
+subscription scopes, no Owner/Contributor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, cosmosdb, keyvault
+
+from infra.components.common import COMPONENT_PREFIX, Placement
+from infra.components.ml import key_vault_properties
+from infra.naming import stable_guid
+
+# Built-in Azure role definitions (ids are the same in every tenant).
+ROLES: dict[str, str] = {
+    "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",  # Content Safety with Entra ID
+    "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",  # host storage (leases) + package
+    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",  # triggers, poison, sends
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",  # submit retraining pipelines
+}
+# Cosmos DB's own data-plane RBAC: "Cosmos DB Built-in Data Contributor".
+COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002"
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """One role on one resource (``key`` names it stably in the Pulumi state)."""
+
+    key: str
+    role: str
+    scope: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class SecurityArgs:
+    placement: Placement
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    principal_id: pulumi.Input[str]  # the Function App's system-assigned identity
+    grants: Sequence[RoleGrant]
+    cosmos_account_name: pulumi.Input[str]
+    cosmos_account_id: pulumi.Input[str]
+    cosmos_database: str
+    key_vault_retention_days: int
+    key_vault_purge_protection: bool
+
+
+class Security(pulumi.ComponentResource):
+    key_vault: keyvault.Vault
+    role_assignments: dict[str, authorization.RoleAssignment]
+    cosmos_role_assignment: cosmosdb.SqlResourceSqlRoleAssignment
+
+    def __init__(self, name: str, args: SecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{COMPONENT_PREFIX}:Security", name, None, opts)
+        p = args.placement
+        self.key_vault = keyvault.Vault(
+            "key-vault",
+            vault_name=p.names.key_vault,
+            resource_group_name=p.resource_group_name,
+            location=p.location,
+            properties=key_vault_properties(
+                args.tenant_id, args.key_vault_retention_days, args.key_vault_purge_protection
+            ),
+            tags=dict(p.tags),
+            opts=p.child(self),
+        )
+        self.role_assignments = {}
+        for grant in args.grants:
+            if grant.role not in ROLES:
+                raise KeyError(f"unknown role {grant.role!r}; add its built-in id to ROLES")
+            definition = pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub, role_id=ROLES[grant.role]: (
+                    f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+                )
+            )
+            self.role_assignments[grant.key] = authorization.RoleAssignment(
+                f"role-{grant.key}",
+                role_assignment_name=stable_guid(p.names.function_app, grant.key, ROLES[grant.role]),
+                principal_id=args.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=definition,
+                scope=grant.scope,
+                description=f"{p.names.function_app}: {grant.role}",
+                opts=p.child(self),
+            )
+        # Cosmos DB data access is granted on the database only, through Cosmos DB's own RBAC.
+        account_id = pulumi.Output.from_input(args.cosmos_account_id)
+        self.cosmos_role_assignment = cosmosdb.SqlResourceSqlRoleAssignment(
+            "role-cosmos-data-contributor",
+            account_name=args.cosmos_account_name,
+            resource_group_name=p.resource_group_name,
+            role_assignment_id=stable_guid(p.names.function_app, "cosmos", args.cosmos_database),
+            role_definition_id=account_id.apply(lambda i: f"{i}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"),
+            principal_id=args.principal_id,
+            scope=account_id.apply(lambda i: f"{i}/dbs/{args.cosmos_database}"),
+            opts=p.child(self),
+        )
+        self.register_outputs({"key_vault": self.key_vault.name})
+
+    @property
+    def all_assignments(self) -> list[pulumi.Resource]:
+        return [*self.role_assignments.values(), self.cosmos_role_assignment]

@@ -1,0 +1,229 @@
+"""Typed stack configuration: every value the Pulumi program reads, validated once, up front.
+
+Values live in ``Pulumi.<stack>.yaml`` under the ``llmops:`` namespace (``Pulumi.dev.yaml`` is the
+documented example). Keys are camelCase, as Pulumi config keys usually are; structured values
+(``openai``, ``functionApp``, ...) are YAML objects. A missing, mistyped or out-of-range value fails
+before any resource is touched, with one line per problem naming the exact key::
+
+    invalid stack config for stack 'dev' (Pulumi.dev.yaml):
+      - llmops:ml.gpuMaxNodes: Input should be greater than or equal to 1 (got 0)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "llmops"
+Tier = Literal["small", "frontier", "embeddings"]
+TIERS: tuple[str, ...] = ("small", "frontier", "embeddings")
+Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class ConfigError(Exception):
+    """The stack configuration is missing a value or holds an invalid one."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Pricing(_Section):
+    """USD per million tokens, as the gateway's cost accounting needs them."""
+
+    input_per_1m: float = Field(ge=0, alias="inputPer1m")
+    cached_input_per_1m: float = Field(default=0.0, ge=0, alias="cachedInputPer1m")
+    output_per_1m: float = Field(default=0.0, ge=0, alias="outputPer1m")
+
+
+class ModelDeployment(_Section):
+    """One Azure OpenAI deployment and how the gateway addresses it."""
+
+    alias: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    tier: Tier
+    model: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    deployment: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+    sku: Literal["GlobalStandard", "Standard", "DataZoneStandard", "ProvisionedManaged", "GlobalProvisionedManaged"] = (
+        "GlobalStandard"
+    )
+    # Thousands of tokens per minute (Standard SKUs) or provisioned throughput units.
+    capacity: int = Field(ge=1, le=100_000)
+    pricing: Pricing
+
+    @property
+    def deployment_name(self) -> str:
+        return self.deployment or self.alias
+
+
+class OpenAIConfig(_Section):
+    location: str | None = None  # defaults to the stack location (model availability differs by region)
+    api_version: str = Field(default="2024-10-21", pattern=r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+    deployments: tuple[ModelDeployment, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_deployment_per_tier_at_least(self) -> OpenAIConfig:
+        aliases = [d.alias for d in self.deployments]
+        duplicates = sorted({a for a in aliases if aliases.count(a) > 1})
+        if duplicates:
+            raise ValueError(f"deployment aliases must be unique; repeated: {', '.join(duplicates)}")
+        names = [d.deployment_name for d in self.deployments]
+        if len(set(names)) != len(names):
+            raise ValueError("deployment names must be unique within the Azure OpenAI account")
+        missing = [t for t in TIERS if not any(d.tier == t for d in self.deployments)]
+        if missing:
+            raise ValueError(f"needs at least one deployment for each tier; missing: {', '.join(missing)}")
+        return self
+
+    def first_of_tier(self, tier: str) -> ModelDeployment:
+        return next(d for d in self.deployments if d.tier == tier)
+
+
+class FunctionAppConfig(_Section):
+    always_ready_http: int = Field(default=1, ge=0, le=20)
+    maximum_instances: int = Field(default=100, ge=40, le=1000)
+    instance_memory_mb: Literal[512, 2048, 4096] = 2048
+    # az: `pulumi up` deploys the package with the Azure CLI (OneDeploy with remote build, Entra ID auth).
+    # none: `pulumi up` leaves the code alone (deploy it yourself; see infra/README.md).
+    code_deployment: Literal["az", "none"] = "az"
+    # Where `llmops package` writes the zip, relative to the infra/ folder.
+    package_path: str = "../dist/function-app.zip"
+    # Build the package as part of `pulumi up` (deterministic, so an unchanged tree redeploys nothing).
+    build_package: bool = True
+
+
+class MLConfig(_Section):
+    gpu_vm_size: str = Field(default="Standard_NC24ads_A100_v4", pattern=r"^Standard_[A-Za-z0-9_]+$")
+    gpu_max_nodes: int = Field(default=2, ge=1, le=100)
+    gpu_low_priority: bool = True
+    gpu_idle_minutes: int = Field(default=15, ge=1, le=10_080)
+
+
+class BudgetConfig(_Section):
+    daily_usd: float = Field(gt=0)
+    # Alert when the model spend of the last 24 hours reaches this share of the daily budget.
+    burn_alert_percent: float = Field(default=80.0, gt=0, le=1000)
+
+
+class AlertsConfig(_Section):
+    latency_p95_ms: float = Field(default=800.0, gt=0)
+    error_5xx_percent: float = Field(default=5.0, gt=0, le=100, alias="error5xxPercent")
+    guardrail_violation_percent: float = Field(default=10.0, gt=0, le=100)
+    # Alert when at least this many retraining runs failed in the last day.
+    retraining_failures: int = Field(default=1, ge=1)
+    evaluation_frequency_minutes: Literal[1, 5, 10, 15, 30, 60] = 5
+    window_minutes: Literal[5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440] = 15
+    severity: int = Field(default=2, ge=0, le=4)
+
+    @model_validator(mode="after")
+    def _window_covers_frequency(self) -> AlertsConfig:
+        if self.window_minutes < self.evaluation_frequency_minutes:
+            raise ValueError("windowMinutes must be at least evaluationFrequencyMinutes")
+        return self
+
+
+class MonitoringConfig(_Section):
+    log_retention_days: int = Field(default=30, ge=30, le=730)
+
+
+class KeyVaultConfig(_Section):
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    purge_protection: bool = True
+
+
+class StackConfig(_Section):
+    """The whole ``llmops:`` namespace of a stack."""
+
+    location: str = Field(pattern=r"^[a-z][a-z0-9]+$")
+    name_prefix: str = Field(default="llmops", pattern=r"^[a-z][a-z0-9]{1,11}$")
+    owners: tuple[Email, ...] = Field(min_length=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+    openai: OpenAIConfig
+    function_app: FunctionAppConfig = FunctionAppConfig()
+    ml: MLConfig = MLConfig()
+    budget: BudgetConfig
+    alerts: AlertsConfig = AlertsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    key_vault: KeyVaultConfig = KeyVaultConfig()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_are_valid(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
+            if not key or len(key) > 512 or re.search(r"[<>%&\\?/]", key):
+                raise ValueError(f"tag name {key!r} is not allowed in Azure (1-512 chars, none of <>%&\\?/)")
+            if len(value) > 256:
+                raise ValueError(f"tag {key!r}: value longer than 256 characters")
+        return tags
+
+
+def parse_stack_config(raw: Mapping[str, Any], *, stack: str = "dev") -> StackConfig:
+    """Validate the ``llmops:`` keys of a stack (key -> value, keys without the namespace)."""
+    try:
+        return StackConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(error)}" for error in exc.errors())
+        raise ConfigError(
+            f"invalid stack config for stack {stack!r} (Pulumi.{stack}.yaml):\n{problems}\n"
+            f"See infra/Pulumi.dev.yaml for a documented example; set a value with "
+            f"`pulumi config set {NAMESPACE}:<key> <value>` (--path for nested keys)."
+        ) from None
+
+
+def load_stack_config() -> StackConfig:
+    """Read and validate the current stack's config through the Pulumi runtime."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    stack = pulumi.get_stack()
+    config = pulumi.Config(NAMESPACE)
+    known = {field.alias or name for name, field in StackConfig.model_fields.items()}
+    raw: dict[str, Any] = {}
+    for key in sorted(known):
+        value = config.get(key)
+        if value is not None:
+            raw[key] = _decode(value)
+    # Keys nobody reads are typos: pass them on so that validation names them.
+    prefix = f"{NAMESPACE}:"
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for full_key, value in everything.items():
+        key = full_key[len(prefix) :] if full_key.startswith(prefix) else None
+        if key is not None and key not in raw:
+            raw[key] = _decode(value)
+    return parse_stack_config(raw, stack=stack)
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured values over as JSON text; scalars stay strings (pydantic coerces them)."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    key = f"{NAMESPACE}:{location}" if location else f"{NAMESPACE}:<root>"
+    message = str(error.get("msg", "invalid value"))
+    if error.get("type") == "missing":
+        return f"{key}: required value is missing"
+    if error.get("type") == "extra_forbidden":
+        return f"{key}: unknown key (check the spelling against Pulumi.dev.yaml)"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    return f"{key}: {message}{shown}"

@@ -1,0 +1,68 @@
+"""``llmops dev`` (the whole platform locally) and ``llmops simulator`` (the Azure OpenAI simulator)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    dev = subparsers.add_parser("dev", help="run the platform locally: gateway on :7071 plus the simulator")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=7071)
+    dev.add_argument("--simulator-port", type=int, default=7072)
+    dev.add_argument("--data-dir", type=Path, default=Path(".llmops"))
+    dev.add_argument("--latency", choices=("realistic", "zero"), default="realistic",
+                     help="simulated model latency (default: realistic, ~19 ms per output token)")
+    dev.set_defaults(func=_dev)
+
+    serve = subparsers.add_parser("serve", help="serve the gateway alone, configured from LLMOPS_* variables")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7071)
+    serve.set_defaults(func=_serve)
+
+    sim = subparsers.add_parser("simulator", help="run the Azure OpenAI simulator")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=7072)
+    sim.add_argument("--deployments", default="gpt-4o-mini,gpt-4o-mini-west,gpt-4o,text-embedding-3-small",
+                     help="comma-separated deployment names")
+    sim.add_argument("--latency", choices=("realistic", "zero"), default="realistic")
+    sim.add_argument("--tpm", type=int, default=None, help="tokens per minute per deployment (default: no limit)")
+    sim.add_argument("--rpm", type=int, default=None, help="requests per minute per deployment (default: no limit)")
+    sim.add_argument("--api-key", default=None, help="require this key (default: any non-empty key)")
+    sim.add_argument("--seed", type=int, default=None, help="seed for fault injection")
+    sim.set_defaults(func=_simulator)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from llmops import devhost
+
+    asyncio.run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from llmops import devhost
+
+    asyncio.run(devhost.serve_gateway(args.host, args.port))
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from llmops.serving import make_server, stop_on_signals
+    from llmops.simulator import build_simulator
+
+    names = [n.strip() for n in args.deployments.split(",") if n.strip()]
+    app = build_simulator(names, latency=args.latency, tokens_per_minute=args.tpm, requests_per_minute=args.rpm,
+                          api_key=args.api_key, seed=args.seed)
+
+    async def serve() -> None:
+        server = make_server(app, args.host, args.port)
+        stop_on_signals(server)
+        print(f"Azure OpenAI simulator on http://{args.host}:{args.port} (deployments: {', '.join(names)}; "
+              f"latency: {args.latency}); control at /control/state", flush=True)
+        await server.serve()
+
+    asyncio.run(serve())
+    return 0

@@ -1,0 +1,184 @@
+"""The local host: serves the very function objects ``function_app.py`` registers, like Azure does.
+
+Azure Functions Core Tools cannot be installed offline, so ``llmops dev`` reads each HTTP function's
+binding (route, methods) from ``get_function_json()`` and mounts the user function unchanged on a
+Starlette app under ``/api/...``, served by uvicorn on 127.0.0.1:7071. Beside it runs the Azure
+OpenAI simulator with a small and a frontier deployment; state lives in SQLite under ``.llmops/``.
+A demo tenant (``contoso``, apps ``mobile`` and ``crm``) and a key are created on first start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import orjson
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from llmops.events import LocalEventRuntime
+from llmops.serving import make_server, stop_on_signals, wait_started
+from llmops.simulator import build_simulator
+from shared.config import get_settings, reset_settings_cache
+from shared.runtime import Platform, set_platform
+
+DEMO_TENANT = "contoso"
+DEMO_APPS = ("mobile", "crm")
+SIMULATOR_KEY = "simulator-key"
+
+
+_indexed: dict[int, list] = {}
+
+
+def registered_functions(function_app) -> list:
+    """``function_app.get_functions()``, once per app: like the Functions host, which indexes an app once
+    (the SDK refuses a second indexing of the same app object)."""
+    key = id(function_app)
+    if key not in _indexed:
+        _indexed[key] = function_app.get_functions()
+    return _indexed[key]
+
+
+def http_routes(function_app) -> list[Route]:
+    """Starlette routes for every HTTP-triggered function of a ``func.FunctionApp``."""
+    routes = []
+    for function in registered_functions(function_app):
+        bindings = json.loads(function.get_function_json())["bindings"]
+        trigger = next((b for b in bindings if b.get("type") == "httpTrigger"), None)
+        if trigger is None:
+            continue
+        methods = [m.upper() for m in trigger.get("methods") or ["GET", "POST"]]
+        routes.append(Route("/api/" + trigger["route"].lstrip("/"), function.get_user_function(), methods=methods))
+    return routes
+
+
+def event_runtime(platform: Platform) -> LocalEventRuntime:
+    """The local stand-in for Azure's triggers, over the same function objects."""
+    import function_app
+
+    return LocalEventRuntime(registered_functions(function_app.app), platform.store, platform.settings.data_dir,
+                             timer_interval_s=60)
+
+
+def gateway_app() -> Starlette:
+    """The function app's HTTP functions as one ASGI app (``import function_app`` as the host does)."""
+    import function_app
+
+    return Starlette(routes=http_routes(function_app.app))
+
+
+async def serve_gateway(host: str, port: int) -> None:
+    """Serve the gateway alone with the settings from the environment (``llmops serve``)."""
+    server = make_server(gateway_app(), host, port)
+    stop_on_signals(server)
+    platform = await Platform.create(get_settings())
+    set_platform(platform)
+    try:
+        print(f"LLMOps gateway on http://{host}:{port}/api ({len(platform.deployments)} deployments, "
+              f"store: {platform.settings.store})", flush=True)
+        await server.serve()
+    finally:
+        await platform.close()
+        set_platform(None)
+
+
+def local_deployments(simulator_url: str) -> list[dict]:
+    common = {"endpoint": simulator_url, "api_version": "2024-10-21", "auth": "key", "api_key": SIMULATOR_KEY}
+    return [
+        {**common, "alias": "gpt-4o-mini", "deployment": "gpt-4o-mini", "model": "gpt-4o-mini", "tier": "small",
+         "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60, "region": "local-east"},
+        # the same model in a second "region": the small pool's failover target (priority 1)
+        {**common, "alias": "gpt-4o-mini-west", "deployment": "gpt-4o-mini-west", "model": "gpt-4o-mini",
+         "tier": "small", "priority": 1, "region": "local-west",
+         "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60},
+        {**common, "alias": "gpt-4o", "deployment": "gpt-4o", "model": "gpt-4o", "tier": "frontier",
+         "input_per_1m": 2.50, "cached_input_per_1m": 1.25, "output_per_1m": 10.00},
+        {**common, "alias": "text-embedding-3-small", "deployment": "text-embedding-3-small",
+         "model": "text-embedding-3-small", "tier": "embeddings", "input_per_1m": 0.02, "output_per_1m": 0.0},
+    ]
+
+
+def apply_local_defaults(data_dir: Path, simulator_url: str) -> None:
+    """Embedded defaults as environment variables; anything the user exported already wins."""
+    defaults = {
+        "LLMOPS_ENVIRONMENT": "local",
+        "LLMOPS_DATA_DIR": str(data_dir),
+        "LLMOPS_STORE": "sqlite",
+        "LLMOPS_DEPLOYMENTS_JSON": json.dumps(local_deployments(simulator_url)),
+        "LLMOPS_DEFAULT_DEPLOYMENT": "gpt-4o-mini",
+        "LLMOPS_TELEMETRY_LOCAL_EXPORTER": "file",
+        # fine-tuned candidates are "served" by the simulator's OpenAI-compatible route
+        "LLMOPS_SERVING_LOCAL_BASE_URL": f"{simulator_url}/v1",
+        "LLMOPS_SERVING_LOCAL_API_KEY": SIMULATOR_KEY,
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    reset_settings_cache()
+
+
+async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
+    """The demo tenant and apps, and a key for ``contoso/mobile`` kept in ``key_file`` across restarts."""
+    for app in DEMO_APPS:
+        await platform.tenants.ensure_app(DEMO_TENANT, app)
+    # the demo opts in to the feedback loop, so feedback on its answers becomes training data
+    await platform.tenants.set_policy(DEMO_TENANT, None, "feedback",
+                                      {"retain_transcripts": True, "retrain_after_examples": 20})
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        if await platform.keys.authenticate({"authorization": f"Bearer {key}"}) is not None:
+            return key
+    issued = await platform.keys.create_key(DEMO_TENANT, "mobile", name="dev key")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(issued.key + "\n")
+    key_file.chmod(0o600)
+    return issued.key
+
+
+def banner(base_url: str, key: str, key_file: Path) -> str:
+    body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}).decode()
+    return f"""
+LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o)
+Demo tenant '{DEMO_TENANT}', app 'mobile'; its key is in {key_file}
+
+Try it with curl:
+  curl -s {base_url}/api/v1/chat/completions -H "Authorization: Bearer $(cat {key_file})" \\
+    -H "Content-Type: application/json" -d '{body}'
+
+Or with the OpenAI Python SDK:
+  from openai import OpenAI
+  client = OpenAI(base_url="{base_url}/api/v1", api_key=open("{key_file}").read().strip())
+  print(client.chat.completions.create(model="auto",
+        messages=[{{"role": "user", "content": "Hello!"}}]).choices[0].message.content)
+
+Health: {base_url}/api/health   Models: {base_url}/api/v1/models   Telemetry: {get_settings().telemetry_dir}/
+Press Ctrl-C to stop.
+"""
+
+
+async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency: str) -> None:
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    apply_local_defaults(data_dir, simulator_url)
+    simulator = make_server(build_simulator(latency=latency, api_key=SIMULATOR_KEY), "127.0.0.1", simulator_port)
+    gateway = make_server(gateway_app(), host, port)
+    stop_on_signals(simulator, gateway)
+    platform = await Platform.create(get_settings())
+    set_platform(platform)
+    events = event_runtime(platform)
+    platform.event_sink = events.publish_event
+    try:
+        events.start()
+        sim_task = asyncio.create_task(simulator.serve())
+        await wait_started(simulator)
+        key = await ensure_demo_key(platform, data_dir / "dev-api-key")
+        gateway_task = asyncio.create_task(gateway.serve())
+        await wait_started(gateway)
+        print(banner(f"http://{host}:{port}", key, data_dir / "dev-api-key"), flush=True)
+        await asyncio.gather(gateway_task, sim_task)
+    finally:
+        simulator.should_exit = gateway.should_exit = True
+        await events.stop()
+        await platform.close()
+        set_platform(None)
+        print("llmops dev: stopped cleanly (request log flushed).", flush=True)

@@ -1,0 +1,30 @@
+"""The code snapshot every component runs from: this package plus the pure parts of
+``shared.retraining`` (examples, metrics, report, gate, registry), copied into one folder.
+
+Azure ML uploads that folder as each command component's ``code``; the local runner runs the
+scripts from the same kind of folder, so a missing file shows up locally first.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("pipelines", "shared/retraining")
+
+
+def stage_component_code(dest: Path) -> Path:
+    """Copy the component code into ``dest`` (replacing what was there); return ``dest``."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    (dest / "shared").mkdir()
+    (dest / "shared" / "__init__.py").write_text("", encoding="utf-8")
+    for package in PACKAGES:
+        shutil.copytree(
+            REPO_ROOT / package,
+            dest / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "data", "environments"),
+        )
+    return dest

@@ -1,0 +1,1 @@
+"""The feedback loop's core: capture, curation into training examples, dataset statistics."""

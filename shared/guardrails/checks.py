@@ -1,0 +1,109 @@
+"""The check interface every guardrail implements, and the registry of check names.
+
+A check is built once per policy rule from the rule's validated options. ``scan`` is the local,
+offline implementation (synchronous, CPU only); ``ascan`` is what the pipeline awaits: it runs
+``scan`` inline for cheap checks, in a worker thread for the model-based ones, or calls Azure AI
+Content Safety when the check has an adapter and one is configured (falling back to the local
+detector if Azure fails, so a Content Safety outage never fails a request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.guardrails.verdicts import Action, Finding, Stage
+
+logger = logging.getLogger(__name__)
+
+
+class CheckOptions(BaseModel):
+    """Base of each check's options (unknown keys are an error at policy load)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(slots=True)
+class ScanContext:
+    stage: Stage
+    context_docs: list[str] = field(default_factory=list)
+    question: str | None = None
+    is_document: bool = False  # a supplied document or tool result rather than the user's own words
+    # Text the stream has already emitted (output checks that need the whole answer so far).
+    preceding: str = ""
+
+
+class Check:
+    name: ClassVar[str]
+    stages: ClassVar[frozenset[Stage]] = frozenset({Stage.INPUT, Stage.OUTPUT})
+    actions: ClassVar[frozenset[Action]] = frozenset({Action.BLOCK, Action.FLAG})
+    Options: ClassVar[type[CheckOptions]] = CheckOptions
+    heavy: ClassVar[bool] = False  # CPU work of more than ~1 ms: run off the event loop
+    azure_service: ClassVar[str | None] = None  # "content_safety" | "language": the Azure service with an adapter
+    # Which parts of a request an input rule reads: user messages, and supplied documents (indirect attacks).
+    reads_context_on_input: ClassVar[bool] = False
+    last_user_message_only: ClassVar[bool] = False
+
+    def __init__(self, options: CheckOptions, *, base_dir: Any = None, azure: Any = None) -> None:
+        self.options = options
+        self.azure = azure  # the client of ``azure_service`` when it is configured, else None
+
+    def scan(self, text: str, ctx: ScanContext) -> Finding:
+        raise NotImplementedError
+
+    async def scan_azure(self, text: str, ctx: ScanContext) -> Finding | None:
+        """Override where Azure AI Content Safety offers this check; None = no adapter."""
+        return None
+
+    async def ascan(self, text: str, ctx: ScanContext) -> Finding:
+        if self.azure is not None:
+            try:
+                finding = await self.scan_azure(text, ctx)
+            except Exception as exc:
+                logger.warning("Azure Content Safety failed for %s, using the local detector: %s", self.name, exc)
+                finding = None
+                fallback = type(exc).__name__
+            else:
+                fallback = None
+            if finding is not None:
+                return finding
+            if fallback:
+                local = await self._scan_local(text, ctx)
+                local.detail["azure_fallback"] = fallback
+                return local
+        return await self._scan_local(text, ctx)
+
+    async def _scan_local(self, text: str, ctx: ScanContext) -> Finding:
+        if self.heavy:
+            return await asyncio.to_thread(self.scan, text, ctx)
+        return self.scan(text, ctx)
+
+
+_REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def check_class(name: str) -> type[Check]:
+    _load_builtin_checks()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown check {name!r}; known checks: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def known_checks() -> list[str]:
+    _load_builtin_checks()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin_checks() -> None:
+    # Imported here, not at module top, to keep this module free of import cycles.
+    from shared.guardrails import detectors  # noqa: F401

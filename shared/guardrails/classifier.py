@@ -1,0 +1,175 @@
+"""A logistic-regression head over all-MiniLM-L6-v2 sentence embeddings: train (numpy) and score.
+
+The injection and toxicity detectors are such heads (384 weights and a bias each, a few KB on disk,
+trained by ``scripts/train_guardrail_models.py``). Long texts are scored window by window and the
+text takes its worst window, so a long benign e-mail is not an attack because it is long.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.guardrails.text import windows
+
+MODEL_DIR = Path(__file__).parent / "models"
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    weights: np.ndarray  # (384,)
+    bias: float
+    meta: dict
+
+    @classmethod
+    def load(cls, name: str, directory: Path = MODEL_DIR) -> LinearHead:
+        path = directory / f"{name}.json"
+        if not path.exists():
+            raise FileNotFoundError(f"guardrail model {path} is missing: run scripts/train_guardrail_models.py")
+        data = json.loads(path.read_text())
+        return cls(np.asarray(data["weights"], dtype=np.float32), float(data["bias"]), data.get("meta", {}))
+
+    def save(self, name: str, directory: Path = MODEL_DIR) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.json"
+        payload = {
+            "weights": [round(float(w), 6) for w in self.weights],
+            "bias": round(self.bias, 6),
+            "meta": self.meta,
+        }
+        path.write_text(json.dumps(payload, indent=1) + "\n")
+        return path
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        return _sigmoid(embeddings @ self.weights + self.bias)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def train_logistic(
+    x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, sample_weight: np.ndarray | None = None, iterations: int = 50
+) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method (exact, a few dozen iterations for 385 unknowns)."""
+    n, d = x.shape
+    weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    design = np.hstack([x.astype(np.float64), np.ones((n, 1))])
+    theta = np.zeros(d + 1)
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0  # no penalty on the bias
+    for _ in range(iterations):
+        p = _sigmoid(design @ theta)
+        gradient = design.T @ (weight * (p - y)) + penalty * theta
+        hessian = (design * (weight * p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return theta[:-1].astype(np.float32), float(theta[-1])
+
+
+def roc_auc(labels: np.ndarray | list[int], scores: np.ndarray | list[float]) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half)."""
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    positives = labels == 1
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def text_windows(text: str, max_chars: int = 600, max_windows: int = 16) -> list[str]:
+    return windows(text, max_chars=max_chars, max_windows=max_windows)
+
+
+class EmbeddingCache:
+    """Sentence embeddings shared by the checks of one request (injection and toxicity read the same
+    windows, often at the same moment in two worker threads): each distinct text is encoded once."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pending: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from shared.embeddings.minilm import shared_encoder
+
+        found: dict[str, np.ndarray] = {}
+        mine: list[str] = []
+        waits: list[tuple[str, threading.Event]] = []
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                if text in self._vectors:
+                    self._vectors.move_to_end(text)
+                    found[text] = self._vectors[text]
+                elif text in self._pending:
+                    waits.append((text, self._pending[text]))
+                else:
+                    self._pending[text] = threading.Event()
+                    mine.append(text)
+        if mine:
+            try:
+                vectors = shared_encoder().encode(mine)
+                with self._lock:
+                    for text, vector in zip(mine, vectors, strict=True):
+                        found[text] = self._vectors[text] = vector
+                    while len(self._vectors) > self._size:
+                        self._vectors.popitem(last=False)
+            finally:
+                with self._lock:
+                    for text in mine:
+                        self._pending.pop(text).set()
+        for text, event in waits:
+            event.wait(60)
+            with self._lock:
+                vector = self._vectors.get(text)
+            found[text] = vector if vector is not None else shared_encoder().encode([text])[0]
+        return np.stack([found[text] for text in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+
+embeddings = EmbeddingCache()
+
+
+class WindowedHead:
+    """A classifier head (loaded on first use) scored over a text's windows; the worst window counts."""
+
+    model_name: str = ""
+
+    def __init__(self, head: LinearHead | None = None, *, max_windows: int = 16) -> None:
+        self._head = head
+        self._lock = threading.Lock()
+        self.max_windows = max_windows
+
+    @property
+    def head(self) -> LinearHead:
+        with self._lock:
+            if self._head is None:
+                self._head = LinearHead.load(self.model_name)
+            return self._head
+
+    def worst_window(self, clean: str) -> tuple[float, int]:
+        """(highest window probability, number of windows scored) for canonicalised text."""
+        chunks = text_windows(clean, max_windows=self.max_windows)
+        return float(np.max(self.head.probabilities(embeddings.encode(chunks)))), len(chunks)

@@ -1,0 +1,242 @@
+"""Prompt injection and jailbreak detection, in user prompts and in supplied documents.
+
+Two detectors, the stronger verdict wins:
+
+- rules: phrasings that override or extract instructions ("ignore all previous instructions",
+  "reveal your system prompt", "you are DAN", chat-template markers), in English, German, French
+  and Spanish, combined as independent evidence (``1 - prod(1 - weight)``). Words that merely sound
+  dangerous ("kill a process", "ignore case") carry no weight on their own.
+- a classifier head over all-MiniLM-L6-v2 embeddings (``models/injection.json``), scored window by
+  window over the text; the worst window counts. It was trained with dangerous-sounding benign
+  prompts and long benign e-mails and web pages as negatives, so length is not a signal.
+
+The text is canonicalised first: zero-width characters removed, look-alike letters folded, base64
+payloads decoded and appended.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.guardrails.classifier import WindowedHead
+from shared.guardrails.text import canonical
+
+_OBJECT = (
+    r"(?:instructions?|prompts?|rules|directives|guidelines|commands|tasks?|orders|programming|constraints|context)"
+)
+_RULES: list[tuple[str, float, re.Pattern[str]]] = [
+    (
+        "override",
+        0.9,
+        re.compile(
+            r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop)\s+(?:all\s+|any\s+|each\s+)?(?:of\s+)?"
+            r"(?:the\s+|your\s+|my\s+|these\s+|those\s+)?(?:previous|prior|above|earlier|preceding|initial|original|"
+            r"system|old|current|given|existing|safety)\s+(?:\w+\s+)?" + _OBJECT
+        ),
+    ),
+    (
+        "override",
+        0.85,
+        re.compile(
+            r"(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+)?(?:that\s+|what\s+|the\s+)?(?:above|before|"
+            r"previously|said before|came before|you (?:were|have been) (?:told|given))"
+        ),
+    ),
+    ("override", 0.7, re.compile(r"(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:your|the)\s+" + _OBJECT)),
+    ("override", 0.55, re.compile(r"(?i)\bforget\s+(?:about\s+)?everything\b")),
+    (
+        "override",
+        0.6,
+        re.compile(
+            r"(?i)\b(?:now|instead),?\s+(?:focus on|concentrate on|do)\s+(?:your|the|my)\s+new\s+"
+            r"(?:task|assignment|instructions?)"
+        ),
+    ),
+    (
+        "extraction",
+        0.8,
+        re.compile(
+            r"(?i)\b(?:reveal|show|print|output|repeat|display|tell|give|leak|spell out|write out|list)\s+(?:me\s+)?"
+            r"(?:all\s+)?(?:of\s+)?(?:the (?:text|contents?|wording) of\s+)?(?:your|the)\s+"
+            r"(?:(?:full|entire|initial|original|hidden|secret|exact|internal)\s+)*"
+            r"(?:system\s+prompt|prompt\s*texts?|instructions|initial\s+prompt|hidden\s+prompt|pre-?prompt|"
+            r"configuration|api\s+keys?|rules you were given)"
+        ),
+    ),
+    (
+        "extraction",
+        0.6,
+        re.compile(
+            r"(?i)\b(?:what|which)\s+(?:is|are|was|were)\s+your\s+(?:system\s+prompt|"
+            r"(?:initial|original|hidden|secret)\s+(?:prompt|instructions))"
+        ),
+    ),
+    (
+        "persona",
+        0.7,
+        re.compile(
+            r"(?i)\b(?:DAN|do anything now|STAN|DUDE|AIM|jailbroken|god ?mode|evil (?:confidant|"
+            r"assistant|ai)|unfiltered (?:ai|assistant|mode|response)|uncensored (?:ai|mode))\b"
+        ),
+    ),
+    ("persona", 0.45, re.compile(r"(?i)\b(?:developer|debug|maintenance)\s+mode\b|\bjailbreak\b")),
+    (
+        "persona",
+        0.55,
+        re.compile(
+            r"(?i)\b(?:no|without(?: any)?|free of|free from|not bound by|break free of)\s+(?:ethical |moral |content "
+            r"|safety )?(?:restrictions|limitations|filters|censorship|guidelines|rules|policies|boundaries)\b"
+        ),
+    ),
+    (
+        "persona",
+        0.5,
+        re.compile(
+            r"(?i)\b(?:from now on|starting now|for the rest of this (?:chat|conversation)),?\s+"
+            r"(?:you (?:are|will|must|shall)|act as|respond as|your name is)"
+        ),
+    ),
+    (
+        "persona",
+        0.45,
+        re.compile(
+            r"(?i)\byou are (?:no longer|not) (?:an? )?(?:ai|assistant|language model|bound|"
+            r"restricted|chatgpt)"
+        ),
+    ),
+    (
+        "persona",
+        0.65,
+        re.compile(
+            r"(?i)\b(?:pretend|act as if|imagine|assume)\s+(?:that\s+)?you\s+(?:are|have|were)\s+"
+            r"(?:no|not|never|an? (?:unfiltered|unrestricted|evil|amoral))"
+        ),
+    ),
+    (
+        "policy",
+        0.6,
+        re.compile(
+            r"(?i)\b(?:content|safety|usage) polic(?:y|ies)\b.{0,40}\b(?:ignore|disable|bypass|"
+            r"doesn't apply|don't apply|no longer appl)"
+        ),
+    ),
+    (
+        "markers",
+        0.75,
+        re.compile(
+            r"\[/?(?:INST|SYS|SYSTEM)\]|<\|im_start\|>|<\|system\|>|<<SYS>>|###\s*(?:SYSTEM|"
+            r"INSTRUCTION)S?\s*(?:OVERRIDE|###|:)"
+        ),
+    ),
+    (
+        "markers",
+        0.5,
+        re.compile(
+            r"(?i)(?:^|\n)\s*(?:important\s+)?(?:system|admin|developer)\s+(?:message|note|"
+            r"override|notice)\s*:"
+        ),
+    ),
+    (
+        "markers",
+        0.6,
+        re.compile(
+            r"(?i)\b(?:if you are|to) an? (?:ai|llm|language model|assistant|chatbot)\b.{0,80}"
+            r"\b(?:ignore|stop|instead|must|do not|don't)"
+        ),
+    ),
+    ("override", 0.5, re.compile(r"(?i)\bnew (?:instructions?|task|rules)\s*:")),
+    ("override", 0.6, re.compile(r"(?i)\byour new (?:task|role|job|instructions?|goal|purpose) (?:is|are)\b")),
+    (
+        "override",
+        0.7,
+        re.compile(
+            r"(?i)\b(?:previous|prior|above|earlier|original|old|initial)\s+(?:instructions|rules|"
+            r"guidelines|directives)\s+(?:no longer apply|are (?:void|cancelled|obsolete|revoked))"
+        ),
+    ),
+    (
+        "markers",
+        0.7,
+        re.compile(
+            r"(?i)\b(?:new |secret |hidden )?instructions? for (?:the|you|this) (?:ai|assistant|"
+            r"chatbot|model|llm|bot|language model)\b"
+        ),
+    ),
+    ("markers", 0.5, re.compile(r"(?i)\bto the (?:ai|assistant|llm|model|chatbot|language model)\s*:")),
+    ("override", 0.6, re.compile(r"(?i)\bignore\s+everything\b")),
+    (
+        "context_override",
+        0.6,
+        re.compile(
+            r"(?i)\b(?:disregard(?:ing)?|ignor(?:e|ing)|forget(?:ting)?|without (?:using|looking at)|"
+            r"not (?:by|according to|based on|look(?:ing)? (?:in|at))|instead of)\s+(?:the\s+|any\s+|these\s+)?"
+            r"(?:provided\s+|given\s+|supplied\s+)?"
+            r"(?:articles?|documents?|context|sources?|search results)\b"
+        ),
+    ),
+    ("context_override", 0.5, re.compile(r"(?i)\bdespite what you(?:'ve| have) been (?:told|instructed)")),
+    ("persona", 0.45, re.compile(r"(?i)\bpretend (?:that )?you (?:can|are|have|were|could)\b")),
+    ("persona", 0.55, re.compile(r"(?i)\b(?:now|jetzt|nun)\s+(?:you are|you're|bist du)\b")),
+    (
+        "persona",
+        0.65,
+        re.compile(
+            r"(?i)\b(?:stell dir vor|tu so),?\s+(?:als ob\s+)?du (?:bist|wärst|seist)\s+(?:eine?\s+)?"
+            r"(?:böse|unzensierte|uneingeschränkte|freie)"
+        ),
+    ),
+    ("markers", 0.6, re.compile(r"(?i)\b(?:attention|achtung|stop|stopp|halt)\s*[-–—!:]+\s*(?:stop|stopp|halt)\b")),
+    (
+        "override_i18n",
+        0.8,
+        re.compile(
+            r"(?i)\b(?:die\s+)?(?:obigen|vorherigen|bisherigen)\s+(?:Ausführungen|Anweisungen|Instruktionen|Informationen)\s+"
+            r"(?:ignorieren|vergessen|missachten)|\babweichend (?:zu|von) (?:den\s+)?(?:vorherigen|obigen)"
+        ),
+    ),
+    ("override_i18n", 0.7, re.compile(r"(?i)\b(?:olvid[ae]|olvida|oubliez|oublie)\s+(?:todo|tout)\b")),
+    (
+        "override_i18n",
+        0.9,
+        re.compile(
+            r"(?i)\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|missachte)\s+(?:alle[sn]?\s+)?"
+            r"(?:die\s+|deine\s+)?"
+            r"(?:vorherigen?|bisherigen?|obigen?|vorangegangenen?|vorigen?)?\s*(?:Anweisungen|Aufgaben|Instruktionen|"
+            r"Befehle|Regeln|Aufträge|Vorgaben)"
+        ),
+    ),
+    ("override_i18n", 0.6, re.compile(r"(?i)\b(?:vergiss|vergessen sie)\s+alles\b")),
+    (
+        "override_i18n",
+        0.9,
+        re.compile(
+            r"(?i)\b(?:ignora|olvida|ignore[zr]?|oublie[zr]?)\s+(?:todas?\s+|toutes?\s+|tous\s+)?(?:las\s+|los\s+|les\s+|"
+            r"tus\s+|vos\s+)?(?:instrucciones|instructions|indicaciones|consignes|reglas|règles)"
+        ),
+    ),
+]
+
+
+def rule_score(text: str) -> tuple[float, list[str]]:
+    remaining = 1.0
+    hits: list[str] = []
+    for code, weight, pattern in _RULES:
+        if pattern.search(text):
+            remaining *= 1.0 - weight
+            hits.append(code)
+    return 1.0 - remaining, sorted(set(hits))
+
+
+class InjectionDetector(WindowedHead):
+    model_name = "injection"
+
+    def score(self, text: str) -> tuple[float, dict]:
+        if not text.strip():
+            return 0.0, {}
+        clean = canonical(text)
+        rules, hits = rule_score(clean)
+        model, windows = self.worst_window(clean)
+        detail = {"model": round(model, 4), "rules": hits, "windows": windows}
+        if len(clean) != len(text):
+            detail["normalized"] = True
+        return max(model, rules), detail

@@ -1,0 +1,69 @@
+"""Toxicity / harmful content: an embedding classifier head plus an offensive-word lexicon.
+
+The head (logistic regression over all-MiniLM-L6-v2, ``models/toxicity.json``) reads tone and
+intent; the lexicon catches explicit slurs and profanity, also when disguised (``f*ck``, ``1d1ot``,
+zero-width characters, look-alike letters). The score combines both as independent evidence:
+``1 - (1 - head) * (1 - lexicon)``. Long texts are scored per window; the worst window counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shared.guardrails.classifier import WindowedHead
+from shared.guardrails.text import canonical
+
+# Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
+_STRONG = frozenset(
+    """fuck fucking fucked fucker fuckers motherfucker motherfuckers fuckin fck fcking cunt cunts
+    shit shitty bullshit asshole assholes arsehole dickhead dickheads bitch bitches bastard bastards
+    whore whores slut sluts retard retards retarded faggot faggots fag fags nigger niggers nigga
+    kike spic chink tranny twat twats wanker wankers prick pricks douche douchebag scumbag
+    cocksucker dipshit jackass dumbass""".split()
+)
+_MILD = frozenset(
+    """idiot idiots idiotic stupid moron morons moronic imbecile dumb loser losers pathetic worthless
+    scum trash garbage disgusting hate hateful shut ugly fat pig pigs crap damn hell suck sucks
+    incompetent clown clowns jerk jerks creep freak freaks coward cowards liar liars vandal nazi nazis
+    kill die murder rape hang burn destroy""".split()
+)
+_THREAT = re.compile(
+    r"(?i)\b(?:i(?:'ll| will| am going to|'m going to|'m gonna)|we(?:'ll| will)|gonna)\s+"
+    r"(?:kill|hurt|find|beat|shoot|stab|rape|destroy|burn|end)\s+(?:you|u|ya|your|him|her|them)\b"
+    r"|\b(?:kill|hang|shoot)\s+yourself\b|\bkys\b|\bgo\s+die\b|\bhope\s+you\s+die\b"
+)
+_LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
+_WORD = re.compile(r"[a-z][a-z*@$!0-9]*[a-z*]|[a-z]")
+_MASKED = re.compile(r"^[a-z]+\*+[a-z]*$")
+
+
+def lexicon_score(text: str) -> tuple[float, dict[str, int]]:
+    lowered = text.lower()
+    strong = mild = 0
+    for raw in _WORD.findall(lowered.translate(_LEET)):
+        word = raw.replace("*", "") if not _MASKED.match(raw) else raw
+        if word in _STRONG or (_MASKED.match(raw) and _masked_hit(raw)):
+            strong += 1
+        elif word in _MILD:
+            mild += 1
+    threats = len(_THREAT.findall(lowered))
+    score = 1.0 - (0.45 ** (strong + 2 * threats)) * (0.85**mild)
+    return float(score), {"strong": strong, "mild": mild, "threats": threats}
+
+
+def _masked_hit(word: str) -> bool:
+    pattern = re.compile("^" + re.escape(word).replace(r"\*", "[a-z]") + "$")
+    return any(pattern.match(candidate) for candidate in _STRONG if len(candidate) == len(word))
+
+
+class ToxicityDetector(WindowedHead):
+    model_name = "toxicity"
+
+    def score(self, text: str) -> tuple[float, dict]:
+        if not text.strip():
+            return 0.0, {}
+        clean = canonical(text)
+        head, windows = self.worst_window(clean)
+        lexicon, counts = lexicon_score(clean)
+        combined = 1.0 - (1.0 - head) * (1.0 - lexicon)
+        return combined, {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": windows}

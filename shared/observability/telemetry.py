@@ -1,0 +1,192 @@
+"""OpenTelemetry for the gateway: one span per request with GenAI attributes, plus metrics.
+
+In Azure, ``configure_azure_monitor()`` (the Azure Monitor distro) exports to Application Insights
+when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set (or the Functions worker has configured it
+already, with ``PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true``). Locally, spans and metrics go
+to JSON-lines files under ``<data_dir>/telemetry`` (or the console). Prompt and completion text is
+recorded only when ``LLMOPS_TELEMETRY_CAPTURE_CONTENT`` is on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from shared.config import Settings
+from shared.observability import names as n
+
+log = logging.getLogger(__name__)
+
+_HISTOGRAM_UNITS = {
+    n.METRIC_TOKEN_USAGE: "{token}",
+    n.METRIC_OPERATION_DURATION: "s",
+    n.METRIC_TIME_TO_FIRST_CHUNK: "s",
+    n.METRIC_REQUEST_DURATION: "s",
+    n.METRIC_OVERHEAD: "s",
+    n.METRIC_FEEDBACK_SCORE: "1",
+}
+_COUNTER_UNITS = {
+    n.METRIC_REQUESTS: "{request}",
+    n.METRIC_COST: "USD",
+    n.METRIC_CACHE_LOOKUPS: "{lookup}",
+    n.METRIC_GUARDRAIL_VERDICTS: "{verdict}",
+    n.METRIC_RATE_LIMITED: "{request}",
+    n.METRIC_RETRAINING_RUNS: "{run}",
+}
+
+
+class Telemetry:
+    """The tracer and instruments the platform records with."""
+
+    def __init__(self, tracer_provider: Any = None, meter_provider: Any = None, *, capture_content: bool = False):
+        self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, tracer_provider=tracer_provider,
+                                       schema_url=f"https://opentelemetry.io/schemas/{n.GENAI_SEMCONV_VERSION}")
+        meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
+        self.capture_content = capture_content
+        self.histograms = {name: meter.create_histogram(name, unit=unit) for name, unit in _HISTOGRAM_UNITS.items()}
+        self.counters = {name: meter.create_counter(name, unit=unit) for name, unit in _COUNTER_UNITS.items()}
+        self._providers = (tracer_provider, meter_provider)
+
+    def histogram(self, name: str, value: float, attributes: Mapping[str, Any]) -> None:
+        self.histograms[name].record(value, attributes)
+
+    def count(self, name: str, value: float = 1, attributes: Mapping[str, Any] | None = None) -> None:
+        self.counters[name].add(value, attributes or {})
+
+    def start_chat_span(self, request_model: str, start_time_ns: int) -> trace.Span:
+        return self.tracer.start_span(n.chat_span_name(request_model), kind=SpanKind.CLIENT, start_time=start_time_ns)
+
+    def record_request(self, span: trace.Span, record: Mapping[str, Any], *, end_time_ns: int | None = None) -> None:
+        """Put a finished request-log record on its span and into the metrics, then end the span."""
+        usage = record.get("usage") or {}
+        deployment = record.get("deployment") or ""
+        status = int(record.get("status") or 0)
+        attributes = {
+            n.GEN_AI_OPERATION_NAME: n.OPERATION_CHAT,
+            n.GEN_AI_PROVIDER_NAME: n.PROVIDER_AZURE_OPENAI,
+            n.GEN_AI_REQUEST_MODEL: record.get("requested_model") or "",
+            n.GEN_AI_RESPONSE_MODEL: record.get("response_model") or "",
+            n.GEN_AI_RESPONSE_ID: record.get("response_id") or "",
+            n.GEN_AI_REQUEST_STREAM: bool(record.get("streamed")),
+            n.GEN_AI_USAGE_INPUT_TOKENS: int(usage.get("prompt_tokens") or 0),
+            n.GEN_AI_USAGE_OUTPUT_TOKENS: int(usage.get("completion_tokens") or 0),
+            n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: int(usage.get("cached_tokens") or 0),
+            n.SERVER_ADDRESS: record.get("server_address") or "",
+            n.HTTP_RESPONSE_STATUS_CODE: status,
+            n.LLMOPS_REQUEST_ID: record["id"],
+            n.LLMOPS_TENANT: record.get("tenant_id") or "",
+            n.LLMOPS_APP: record.get("app_id") or "",
+            n.LLMOPS_DEPLOYMENT: deployment,
+            n.LLMOPS_TIER: record.get("tier") or "",
+            n.LLMOPS_CACHE_STATUS: record.get("cache") or "miss",
+            n.LLMOPS_COST_USD: float(record.get("cost_usd") or 0.0),
+            n.LLMOPS_OVERHEAD_MS: float(record.get("overhead_ms") or 0.0),
+            n.LLMOPS_STATUS: record.get("outcome") or "",
+            n.LLMOPS_STREAMED: bool(record.get("streamed")),
+        }
+        requested = (("max_tokens", n.GEN_AI_REQUEST_MAX_TOKENS), ("temperature", n.GEN_AI_REQUEST_TEMPERATURE),
+                     ("top_p", n.GEN_AI_REQUEST_TOP_P))
+        for key, attribute in requested:
+            if record.get(key) is not None:
+                attributes[attribute] = record[key]
+        if record.get("finish_reasons"):
+            attributes[n.GEN_AI_RESPONSE_FINISH_REASONS] = list(record["finish_reasons"])
+        route = record.get("route") or {}
+        if route.get("reason"):
+            attributes[n.LLMOPS_ROUTE_REASON] = str(route["reason"])
+        if route.get("score") is not None:
+            attributes[n.LLMOPS_ROUTE_SCORE] = float(route["score"])
+        prompt = record.get("prompt")
+        if prompt:
+            attributes[n.LLMOPS_PROMPT] = f"{prompt.get('name')}@{prompt.get('version')}"
+        if record.get("error_code") or status >= 400:
+            attributes[n.ERROR_TYPE] = str(record.get("error_code") or status)
+            span.set_status(Status(StatusCode.ERROR, str(record.get("error_code") or status)))
+        if self.capture_content and record.get("content"):
+            attributes[n.GEN_AI_INPUT_MESSAGES] = str(record["content"].get("input", ""))
+            attributes[n.GEN_AI_OUTPUT_MESSAGES] = str(record["content"].get("output", ""))
+        span.set_attributes(attributes)
+        span.end(end_time=end_time_ns)
+        self._record_metrics(record, deployment, status, usage)
+
+    def _record_metrics(self, record: Mapping[str, Any], deployment: str, status: int, usage: Mapping) -> None:
+        base = {n.GEN_AI_OPERATION_NAME: n.OPERATION_CHAT, n.GEN_AI_PROVIDER_NAME: n.PROVIDER_AZURE_OPENAI,
+                n.GEN_AI_REQUEST_MODEL: record.get("requested_model") or "",
+                n.GEN_AI_RESPONSE_MODEL: record.get("response_model") or ""}
+        dims = {n.LLMOPS_DEPLOYMENT: deployment, n.LLMOPS_TIER: record.get("tier") or "",
+                n.LLMOPS_CACHE_STATUS: record.get("cache") or "miss", n.HTTP_RESPONSE_STATUS_CODE: status,
+                n.LLMOPS_STATUS: record.get("outcome") or ""}
+        self.count(n.METRIC_REQUESTS, 1, dims)
+        latency_s = float(record.get("latency_ms") or 0.0) / 1000
+        self.histogram(n.METRIC_REQUEST_DURATION, latency_s, {n.LLMOPS_DEPLOYMENT: deployment})
+        overhead_s = float(record.get("overhead_ms") or 0.0) / 1000
+        self.histogram(n.METRIC_OVERHEAD, overhead_s, {n.LLMOPS_DEPLOYMENT: deployment})
+        if record.get("cost_usd"):
+            self.count(n.METRIC_COST, float(record["cost_usd"]), {n.LLMOPS_DEPLOYMENT: deployment})
+        if record.get("cache"):
+            self.count(n.METRIC_CACHE_LOOKUPS, 1, {n.LLMOPS_CACHE_STATUS: record["cache"]})
+        if deployment and record.get("backend_latency_ms") is not None:
+            error = {n.ERROR_TYPE: str(record["error_code"])} if record.get("error_code") else {}
+            self.histogram(n.METRIC_OPERATION_DURATION, float(record["backend_latency_ms"]) / 1000, base | error)
+            for token_type, key in (("input", "prompt_tokens"), ("output", "completion_tokens")):
+                if usage.get(key):
+                    self.histogram(n.METRIC_TOKEN_USAGE, int(usage[key]), base | {n.GEN_AI_TOKEN_TYPE: token_type})
+        if record.get("ttft_ms") is not None:
+            self.histogram(n.METRIC_TIME_TO_FIRST_CHUNK, float(record["ttft_ms"]) / 1000, base)
+        for verdict in record.get("guardrails") or ():
+            if isinstance(verdict, Mapping) and verdict.get("check"):
+                self.count(n.METRIC_GUARDRAIL_VERDICTS, 1, {
+                    n.LLMOPS_GUARDRAIL_CHECK: verdict["check"], n.LLMOPS_GUARDRAIL_ACTION: verdict.get("action", ""),
+                    n.LLMOPS_GUARDRAIL_STAGE: verdict.get("stage", "")})
+        if record.get("limit_kind"):
+            self.count(n.METRIC_RATE_LIMITED, 1, {n.LLMOPS_LIMIT_KIND: record["limit_kind"]})
+
+    def shutdown(self) -> None:
+        for provider in self._providers:
+            if provider is not None and hasattr(provider, "shutdown"):
+                try:
+                    provider.shutdown()
+                except Exception:  # exporters may already be closed at interpreter exit
+                    log.debug("telemetry provider shutdown failed", exc_info=True)
+
+
+def _file(path: Any) -> TextIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "a", encoding="utf-8", buffering=1)
+
+
+def setup_telemetry(settings: Settings) -> Telemetry:
+    """Build the process's telemetry from the settings (Azure Monitor, local files, console or none)."""
+    resource = Resource.create({"service.name": settings.service_name})
+    if settings.applicationinsights_connection_string:
+        if not isinstance(trace.get_tracer_provider(), TracerProvider):  # the Functions worker may have done it
+            from azure.monitor.opentelemetry import configure_azure_monitor
+
+            configure_azure_monitor(connection_string=settings.applicationinsights_connection_string,
+                                    resource=resource)
+        return Telemetry(capture_content=settings.telemetry_capture_content)
+    tracer_provider = TracerProvider(resource=resource)
+    meter_provider: MeterProvider
+    mode = settings.telemetry_local_exporter
+    if mode == "none":
+        meter_provider = MeterProvider(resource=resource)
+    else:
+        span_out = _file(settings.telemetry_dir / "spans.jsonl") if mode == "file" else None
+        metric_out = _file(settings.telemetry_dir / "metrics.jsonl") if mode == "file" else None
+        span_exporter = (ConsoleSpanExporter(out=span_out, formatter=lambda s: s.to_json(indent=None) + "\n")
+                         if span_out else ConsoleSpanExporter())
+        tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+        metric_exporter = (ConsoleMetricExporter(out=metric_out, formatter=lambda m: m.to_json(indent=None) + "\n")
+                           if metric_out else ConsoleMetricExporter())
+        meter_provider = MeterProvider(resource=resource, metric_readers=[
+            PeriodicExportingMetricReader(metric_exporter, export_interval_millis=15_000)])
+    return Telemetry(tracer_provider, meter_provider, capture_content=settings.telemetry_capture_content)

@@ -1,0 +1,209 @@
+"""Serving a registered candidate behind an OpenAI-compatible endpoint.
+
+- ``AzureMLServingDeployer``: an Azure ML managed online endpoint (``ManagedOnlineEndpoint``,
+  key-less: ``auth_mode="aad_token"``, callers present an Entra ID token for
+  ``https://ml.azure.com/.default``) and one ``ManagedOnlineDeployment`` per candidate on a GPU
+  instance type from the settings, running vLLM's OpenAI-compatible server with the base model and
+  the registered LoRA adapter (``pipelines/environments/serving``: ``vllm serve --enable-lora``).
+  The gateway calls it with the ``openai`` client at ``ServingEndpoint.base_url``, naming the adapter
+  as the model and the deployment in the ``azureml-model-deployment`` header (so canary traffic is
+  the gateway's routing decision, not the endpoint's traffic split).
+- ``LocalServingDeployer``: the simulator (or any OpenAI-compatible server) stands in for the
+  endpoint; the same entities are still built, so a bad configuration fails locally too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from shared.retraining.registry import RegisteredModel
+
+AZUREML_ENDPOINT_SCOPE = "https://ml.azure.com/.default"
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+SERVING_ENVIRONMENT = Path(__file__).resolve().parents[2] / "pipelines" / "environments" / "serving"
+VLLM_PORT = 8000
+
+
+class ServingEndpoint(BaseModel):
+    """How the gateway reaches a deployed candidate with the ``openai`` client."""
+
+    base_url: str  # OpenAI-compatible base URL, ending in /v1
+    model: str  # the ``model`` to send: the LoRA adapter's served name
+    deployment: str | None = None
+    auth: Literal["aad", "none"] = "aad"
+    token_scope: str | None = AZUREML_ENDPOINT_SCOPE
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class ServingConfig(BaseModel):
+    endpoint_name: str
+    instance_type: str
+    instance_count: int = 1
+    base_model: str
+    max_lora_rank: int = 64
+    max_model_len: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ServingConfig:
+        return cls(
+            endpoint_name=settings.serving_endpoint_name,
+            instance_type=settings.serving_instance_type,
+            instance_count=settings.serving_instance_count,
+            base_model=settings.training_base_model,
+            max_lora_rank=settings.serving_max_lora_rank,
+        )
+
+
+class ServingDeployer(Protocol):
+    async def deploy(self, model: RegisteredModel) -> ServingEndpoint: ...
+
+
+def served_name(model: RegisteredModel) -> str:
+    """The adapter's name in vLLM (and in the deployment's name): ``<model>-v<version>``."""
+    return f"{model.name}-v{model.version}"
+
+
+def deployment_name(model: RegisteredModel) -> str:
+    """Azure ML deployment names: 3-32 characters, letters, digits and hyphens, starting with a letter."""
+    name = re.sub(r"[^a-z0-9-]+", "-", served_name(model).lower()).strip("-")
+    return ("d-" + name if not name[:1].isalpha() else name)[:32].rstrip("-")
+
+
+class AzureMLServingDeployer:
+    def __init__(self, ml_client: Any, config: ServingConfig):
+        self.ml_client = ml_client
+        self.config = config
+
+    # -- entities (offline) -----------------------------------------------------------------
+    def build_endpoint(self):
+        from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+        return ManagedOnlineEndpoint(
+            name=self.config.endpoint_name,
+            auth_mode="aad_token",
+            description="LoRA candidates fine-tuned by the llmops retraining pipeline (vLLM, OpenAI API)",
+            tags={"managed-by": "llmops"},
+        )
+
+    def build_environment(self):
+        from azure.ai.ml.entities import BuildContext, Environment
+
+        route = {"port": VLLM_PORT, "path": "/health"}
+        return Environment(
+            name="llmops-serving-vllm",
+            build=BuildContext(path=str(SERVING_ENVIRONMENT)),
+            inference_config={
+                "liveness_route": route,
+                "readiness_route": route,
+                "scoring_route": {"port": VLLM_PORT, "path": "/"},
+            },
+        )
+
+    def build_deployment(self, model: RegisteredModel):
+        from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineRequestSettings, ProbeSettings
+
+        if model.registry != "azureml":
+            raise ValueError(f"{model.uri}: only models registered in Azure ML can be deployed there")
+        vllm_args = f"--max-lora-rank {self.config.max_lora_rank} --max-model-len {self.config.max_model_len}"
+        # vLLM downloads and loads the base model at start: give the probes minutes, not seconds.
+        probe = ProbeSettings(initial_delay=600, period=10, timeout=5, failure_threshold=30)
+        return ManagedOnlineDeployment(
+            name=deployment_name(model),
+            endpoint_name=self.config.endpoint_name,
+            model=model.uri,
+            environment=self.build_environment(),
+            instance_type=self.config.instance_type,
+            instance_count=self.config.instance_count,
+            environment_variables={
+                "BASE_MODEL": self.config.base_model,
+                "LORA_NAME": served_name(model),
+                "VLLM_ARGS": vllm_args,
+            },
+            request_settings=OnlineRequestSettings(request_timeout_ms=180000, max_concurrent_requests_per_instance=32),
+            liveness_probe=probe,
+            readiness_probe=probe,
+            tags={"model": model.uri},
+        )
+
+    def endpoint_for(self, model: RegisteredModel, scoring_uri: str) -> ServingEndpoint:
+        base = re.sub(r"/score/?$", "", scoring_uri.rstrip("/"))
+        name = deployment_name(model)
+        return ServingEndpoint(
+            base_url=f"{base}/v1",
+            model=served_name(model),
+            deployment=name,
+            auth="aad",
+            headers={DEPLOYMENT_HEADER: name},
+        )
+
+    def write_entities(self, model: RegisteredModel, out_dir: Path) -> list[Path]:
+        """Dump the endpoint and deployment as YAML and load them back (azure-ai-ml's schema checks)."""
+        import json
+
+        import yaml
+        from azure.ai.ml import load_online_deployment, load_online_endpoint
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for entity, loader, file in (
+            (self.build_endpoint(), load_online_endpoint, "endpoint.yml"),
+            (self.build_deployment(model), load_online_deployment, "deployment.yml"),
+        ):
+            path = out_dir / file
+            # _to_dict gives ordered dicts; a JSON round trip makes them plain for safe_dump.
+            path.write_text(yaml.safe_dump(json.loads(json.dumps(entity._to_dict()))), encoding="utf-8")
+            loader(path)
+            written.append(path)
+        return written
+
+    # -- deployment (Azure) -----------------------------------------------------------------
+    async def deploy(self, model: RegisteredModel) -> ServingEndpoint:
+        return await asyncio.to_thread(self._deploy, model)
+
+    def _deploy(self, model: RegisteredModel) -> ServingEndpoint:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        deployment = self.build_deployment(model)
+        try:
+            endpoint = self.ml_client.online_endpoints.get(self.config.endpoint_name)
+        except ResourceNotFoundError:
+            endpoint = self.ml_client.online_endpoints.begin_create_or_update(self.build_endpoint()).result()
+        self.ml_client.online_deployments.begin_create_or_update(deployment).result()
+        return self.endpoint_for(model, endpoint.scoring_uri)
+
+
+class LocalServingDeployer:
+    """Locally the simulator stands in for the endpoint; the Azure entities are still built."""
+
+    def __init__(self, base_url: str, config: ServingConfig):
+        self.base_url = base_url.rstrip("/")
+        self.config = config
+
+    async def deploy(self, model: RegisteredModel) -> ServingEndpoint:
+        builder = AzureMLServingDeployer(None, self.config)
+        builder.build_endpoint()
+        if model.registry == "azureml":
+            builder.build_deployment(model)
+        return ServingEndpoint(base_url=self.base_url, model=served_name(model), auth="none", token_scope=None)
+
+
+def build_serving_deployer(settings: Any) -> ServingDeployer:
+    config = ServingConfig.from_settings(settings)
+    if settings.training_runner == "azureml":
+        from shared.retraining.registry import workspace_ml_client
+
+        client = workspace_ml_client(
+            settings.azureml_subscription_id,
+            settings.azureml_resource_group,
+            settings.azureml_workspace,
+            client_id=settings.azure_client_id,
+        )
+        return AzureMLServingDeployer(client, config)
+    if not settings.serving_local_base_url:
+        raise ValueError("local serving needs LLMOPS_SERVING_LOCAL_BASE_URL (the simulator's /v1 URL)")
+    return LocalServingDeployer(settings.serving_local_base_url, config)

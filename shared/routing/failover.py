@@ -1,0 +1,123 @@
+"""Calling a plan of deployments: retries with backoff, failover, circuit breakers and deadlines.
+
+For each deployment of the plan (skipping those whose breaker is open) the call is tried up to
+``attempts_per_deployment`` times, and at most ``max_attempts`` times in all, within the request's
+total deadline; each try has its own deadline. A retryable failure (429, 408/409, 5xx, timeout,
+connection error) is retried on the same deployment after the wait the backend asked for
+(``retry-after-ms`` / ``retry-after`` / ``x-ratelimit-reset-*``) or an exponential backoff with
+jitter; a wait longer than ``retry_after_max_wait_s`` is not taken, the next deployment is tried at
+once. A non-retryable failure (a content-filter 400, any other 4xx) ends the request immediately.
+When every deployment of the plan is skipped as unhealthy the request gets a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from shared.backends import BackendError
+from shared.deployments import Deployment
+from shared.routing.backoff import backoff_s, retry_after_s
+from shared.routing.breaker import BreakerBoard
+from shared.routing.router import no_healthy_deployment
+
+T = TypeVar("T")
+Attempt = Callable[[Deployment, float], Awaitable[T]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    attempts_per_deployment: int = 2
+    backoff_base_s: float = 0.05
+    backoff_max_s: float = 2.0
+    retry_after_max_wait_s: float = 2.0
+    attempt_timeout_s: float = 30.0
+    request_deadline_s: float = 90.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RetryPolicy:
+        return cls(settings.route_max_attempts, settings.route_attempts_per_deployment,
+                   settings.retry_backoff_base_s, settings.retry_backoff_max_s, settings.retry_after_max_wait_s,
+                   settings.attempt_timeout_s, settings.request_deadline_s)
+
+
+def _attempt_entry(deployment: Deployment, started: float, error: BackendError | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"deployment": deployment.alias,
+                             "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+    if error is None:
+        entry["status"] = 200
+    else:
+        entry["status"] = error.status
+        entry["error"] = error.code or ("timeout" if error.is_timeout else "error")
+    return entry
+
+
+class FailoverCaller:
+    def __init__(self, retry: RetryPolicy, breakers: BreakerBoard, *, rng: random.Random | None = None,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self.retry = retry
+        self.breakers = breakers
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+
+    async def call(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[dict[str, Any]],
+                   *, what: str = "this request") -> tuple[T, Deployment]:
+        """Run ``attempt(deployment, timeout_s)`` along the plan until one succeeds."""
+        retry = self.retry
+        deadline = time.perf_counter() + retry.request_deadline_s
+        last_error: BackendError | None = None
+        tries = 0
+        for deployment in plan:
+            breaker = self.breakers.get(deployment.alias)
+            for n in range(retry.attempts_per_deployment):
+                remaining = deadline - time.perf_counter()
+                if tries >= retry.max_attempts or remaining <= 0:
+                    break
+                if not breaker.allow():
+                    break
+                tries += 1
+                started = time.perf_counter()
+                try:
+                    result = await self._one(deployment, attempt, min(retry.attempt_timeout_s, remaining))
+                except BackendError as error:
+                    attempts_log.append(_attempt_entry(deployment, started, error))
+                    last_error = error
+                    if not error.retryable:
+                        breaker.release()
+                        raise
+                    hint = retry_after_s(error.headers)
+                    breaker.failure(hint)
+                    wait = hint if hint is not None else backoff_s(n, retry.backoff_base_s, retry.backoff_max_s,
+                                                                   self._rng)
+                    if n + 1 >= retry.attempts_per_deployment or wait > retry.retry_after_max_wait_s:
+                        break  # fail over to the next deployment now
+                    if wait >= deadline - time.perf_counter():
+                        break
+                    if wait > 0:
+                        await self._sleep(wait)
+                    continue
+                except BaseException:
+                    breaker.release()  # cancelled (client gone): no verdict on the deployment
+                    raise
+                breaker.success()
+                attempts_log.append(_attempt_entry(deployment, started, None))
+                return result, deployment
+            if tries >= retry.max_attempts or deadline - time.perf_counter() <= 0:
+                break
+        if last_error is not None:
+            raise last_error
+        raise no_healthy_deployment(what)
+
+    @staticmethod
+    async def _one(deployment: Deployment, attempt: Attempt[T], timeout_s: float) -> T:
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await attempt(deployment, timeout_s)
+        except TimeoutError:
+            raise BackendError(deployment.alias, None, f"no answer within {timeout_s:.2f} s", retryable=True,
+                               code="timeout") from None

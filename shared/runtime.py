@@ -1,0 +1,161 @@
+"""The platform's services, wired once per process from the settings.
+
+``Platform.create(settings)`` builds the adapters the settings ask for (SQLite or Cosmos DB,
+Azure Monitor or local telemetry) and the services on top. The HTTP and event functions call
+``await get_platform()``: the first call in a process builds it inside the running event loop
+(async clients must belong to that loop); later calls return the same object. The local host and
+the tests may install their own with ``set_platform``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shared.auth import KeyService
+from shared.backends import ModelBackends
+from shared.config import Settings, get_settings
+from shared.deployments import DeploymentRegistry, load_registry
+from shared.feedback.capture import FeedbackService
+from shared.feedback.curation import CurationService
+from shared.gateway import ChatGateway
+from shared.health import HealthService
+from shared.limits import UsageLimits
+from shared.observability.telemetry import Telemetry, setup_telemetry
+from shared.request_log import RequestLog
+from shared.rollouts import CanaryJudge, RolloutPolicy, RolloutRouter, RolloutStore
+from shared.store import DocumentStore, build_store
+from shared.tenants import TenantDirectory
+from shared.tokens import warm_up_in_background
+
+if TYPE_CHECKING:
+    from shared.retraining.coordinator import RetrainingCoordinator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    store: DocumentStore
+    tenants: TenantDirectory
+    keys: KeyService
+    deployments: DeploymentRegistry
+    backends: ModelBackends
+    request_log: RequestLog
+    telemetry: Telemetry
+    gateway: ChatGateway
+    health: HealthService
+    feedback: FeedbackService
+    curation: CurationService
+    rollouts: RolloutStore
+    # Set by the local host: publishes Azure ML's events into the local event runtime.
+    event_sink: Any = None
+    _retraining: Any = None
+
+    def retraining(self) -> RetrainingCoordinator:
+        """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""
+        if self._retraining is None:
+            self._retraining = build_retraining(self)
+        self._retraining.event_sink = self.event_sink
+        return self._retraining
+
+    @classmethod
+    async def create(cls, settings: Settings, *, telemetry: Telemetry | None = None,
+                     store: DocumentStore | None = None) -> Platform:
+        deployments = load_registry(settings)
+        store = store or build_store(settings)
+        await store.open()
+        tenants = TenantDirectory(store, ttl_s=settings.auth_cache_ttl_s)
+        keys = KeyService(store, tenants, cache_ttl_s=settings.auth_cache_ttl_s)
+        backends = ModelBackends(timeout_s=settings.backend_timeout_s,
+                                 connect_timeout_s=settings.backend_connect_timeout_s,
+                                 managed_identity_client_id=settings.azure_client_id)
+        request_log = RequestLog(store, spill_path=settings.data_dir / "request_log.spill.jsonl",
+                                 flush_interval_s=settings.request_log_flush_interval_s,
+                                 batch_size=settings.request_log_batch_size)
+        await request_log.start()
+        telemetry = telemetry or setup_telemetry(settings)
+        limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
+        warm_up_in_background()  # the tokenizer file loads while the host finishes starting
+        from shared.guardrails.service import GuardrailService  # numpy & co.: not at import time
+
+        guardrails = GuardrailService.from_settings(settings)  # loads and validates every policy file
+        gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
+                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits,
+                              guardrails=guardrails)
+        health = HealthService(store, deployments, backends)
+        feedback = FeedbackService(store, request_log, telemetry,
+                                   lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
+        curation = CurationService(store, tenants, LazyRedactor())
+        rollouts = RolloutStore(store)
+        gateway.rollouts = RolloutRouter(rollouts)
+        return cls(settings, store, tenants, keys, deployments, backends, request_log, telemetry, gateway, health,
+                   feedback, curation, rollouts)
+
+    async def close(self) -> None:
+        if self.gateway.limits is not None:
+            await self.gateway.limits.limiter.drain()
+        await self.request_log.close()
+        await self.backends.close()
+        await self.store.close()
+        self.telemetry.shutdown()
+
+
+def build_retraining(platform: Platform) -> RetrainingCoordinator:
+    from shared.retraining.coordinator import CanaryConfig, RetrainingCoordinator
+    from shared.retraining.runner import RetrainingService, build_training_runner
+    from shared.retraining.runs import TrainingRunStore
+    from shared.retraining.serving import build_serving_deployer
+
+    settings = platform.settings
+    policy = RolloutPolicy(share=settings.canary_share, min_requests=settings.canary_min_requests,
+                           min_duration_s=settings.canary_min_duration_s, min_feedback=settings.canary_min_feedback)
+    canary = CanaryConfig(target_alias=settings.canary_target_deployment or platform.deployments.default().alias,
+                          share=settings.canary_share, input_per_1m=settings.canary_input_per_1m,
+                          output_per_1m=settings.canary_output_per_1m)
+    local = settings.training_runner == "local"
+    return RetrainingCoordinator(
+        platform.store, RetrainingService(build_training_runner(settings), TrainingRunStore(platform.store)),
+        lambda: build_serving_deployer(settings), platform.rollouts,
+        CanaryJudge(platform.store, platform.rollouts, policy), canary,
+        snapshot_dir=settings.data_dir / "snapshots" if local else None,
+        production_model=settings.training_production_model, telemetry=platform.telemetry,
+        local_api_key=settings.serving_local_api_key)
+
+
+class LazyRedactor:
+    """Loads the PII scanner on first use, so requests that never curate never pay for it."""
+
+    def __init__(self) -> None:
+        self._redact = None
+
+    def __call__(self, text: str) -> tuple[str, int]:
+        if self._redact is None:
+            from shared.feedback.scrub import pii_redactor
+
+            self._redact = pii_redactor()
+        return self._redact(text)
+
+
+_platform: Platform | None = None
+_lock: asyncio.Lock | None = None
+
+
+async def get_platform() -> Platform:
+    global _platform, _lock
+    if _platform is not None:
+        return _platform
+    if _lock is None:
+        _lock = asyncio.Lock()
+    async with _lock:
+        if _platform is None:
+            _platform = await Platform.create(get_settings())
+    return _platform
+
+
+def set_platform(platform: Platform | None) -> None:
+    global _platform
+    _platform = platform

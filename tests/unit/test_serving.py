@@ -1,0 +1,107 @@
+"""Serving entities for a registered candidate (managed online endpoint + vLLM deployment), the URL
+the gateway calls, and the local stand-in."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from shared.config import Settings
+from shared.retraining.registry import RegisteredModel
+from shared.retraining.serving import (
+    DEPLOYMENT_HEADER,
+    AzureMLServingDeployer,
+    LocalServingDeployer,
+    ServingConfig,
+    build_serving_deployer,
+    deployment_name,
+)
+
+MODEL = RegisteredModel(
+    name="llmops-candidate", version="12", uri="azureml:llmops-candidate:12", registry="azureml"
+)
+CONFIG = ServingConfig.from_settings(Settings(serving_instance_type="Standard_NC40ads_H100_v5"))
+
+
+def test_endpoint_is_keyless_and_deployment_serves_base_plus_adapter() -> None:
+    deployer = AzureMLServingDeployer(None, CONFIG)
+    assert deployer.build_endpoint().auth_mode == "aad_token"
+    deployment = deployer.build_deployment(MODEL)
+    assert deployment.instance_type == "Standard_NC40ads_H100_v5"
+    assert deployment.model == "azureml:llmops-candidate:12"
+    assert deployment.environment_variables["BASE_MODEL"] == "microsoft/Phi-3.5-mini-instruct"
+    assert deployment.environment_variables["LORA_NAME"] == "llmops-candidate-v12"
+    assert "--max-lora-rank 64" in deployment.environment_variables["VLLM_ARGS"]
+    routes = deployment.environment.inference_config
+    assert routes["scoring_route"]["port"] == 8000
+    serve_script = deployment.environment.build.path + "/serve.sh"
+    assert "--enable-lora" in open(serve_script).read()
+
+
+def test_local_models_cannot_go_to_azure() -> None:
+    local = RegisteredModel(name="m", version="1", uri="/tmp/m/1", registry="local")
+    with pytest.raises(ValueError, match="Azure ML"):
+        AzureMLServingDeployer(None, CONFIG).build_deployment(local)
+
+
+def test_deployment_names_follow_azure_rules() -> None:
+    name = deployment_name(
+        RegisteredModel(
+            name="9_Very.Long_Model_Name_For_Support", version="123", uri="azureml:x:1", registry="azureml"
+        )
+    )
+    assert (
+        3 <= len(name) <= 32
+        and name[0].isalpha()
+        and set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    )
+
+
+async def test_deploy_creates_endpoint_once_and_returns_the_openai_base_url() -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    calls: list[str] = []
+
+    class Poller:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    class Endpoints:
+        def get(self, name):
+            raise ResourceNotFoundError("no endpoint")
+
+        def begin_create_or_update(self, endpoint):
+            calls.append(f"endpoint {endpoint.name}")
+            return Poller(
+                SimpleNamespace(
+                    scoring_uri="https://llmops-candidates.westeurope.inference.ml.azure.com/score"
+                )
+            )
+
+    class Deployments:
+        def begin_create_or_update(self, deployment):
+            calls.append(f"deployment {deployment.name}")
+            return Poller(deployment)
+
+    client = SimpleNamespace(online_endpoints=Endpoints(), online_deployments=Deployments())
+    endpoint = await AzureMLServingDeployer(client, CONFIG).deploy(MODEL)
+    assert calls == ["endpoint llmops-candidates", "deployment llmops-candidate-v12"]
+    assert endpoint.base_url == "https://llmops-candidates.westeurope.inference.ml.azure.com/v1"
+    assert endpoint.model == "llmops-candidate-v12"
+    assert endpoint.headers == {DEPLOYMENT_HEADER: "llmops-candidate-v12"}
+    assert endpoint.auth == "aad" and endpoint.token_scope == "https://ml.azure.com/.default"
+
+
+async def test_local_deployer_points_at_the_simulator() -> None:
+    endpoint = await LocalServingDeployer("http://127.0.0.1:9999/v1/", CONFIG).deploy(MODEL)
+    assert endpoint.base_url == "http://127.0.0.1:9999/v1" and endpoint.auth == "none"
+    assert endpoint.model == "llmops-candidate-v12"
+    with pytest.raises(ValueError, match="SERVING_LOCAL_BASE_URL"):
+        build_serving_deployer(Settings())
+    assert isinstance(
+        build_serving_deployer(Settings(serving_local_base_url="http://x/v1")), LocalServingDeployer
+    )
