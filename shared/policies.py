@@ -20,6 +20,7 @@ SECTION_MODELS: dict[str, str] = {
     "routing": "shared.routing.policy:RoutingPolicy",
     "limits": "shared.limits.policy:LimitsPolicy",
     "optimisation": "shared.optimisation:OptimisationPolicy",
+    "cache": "shared.cache.policy:CachePolicy",
 }
 
 

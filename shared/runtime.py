@@ -83,9 +83,13 @@ class Platform:
         from shared.guardrails.service import GuardrailService  # numpy & co.: not at import time
 
         guardrails = GuardrailService.from_settings(settings)  # loads and validates every policy file
+        from shared.prompts.registry import PromptRegistry
+        from shared.prompts.resolver import PromptResolver
+
+        prompts = PromptResolver(PromptRegistry(store), ttl_s=settings.prompt_cache_ttl_s)
         gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
                               backends=backends, request_log=request_log, telemetry=telemetry, limits=limits,
-                              guardrails=guardrails)
+                              guardrails=guardrails, prompts=prompts, cache=build_gateway_cache(settings, store))
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
@@ -96,12 +100,24 @@ class Platform:
                    feedback, curation, rollouts)
 
     async def close(self) -> None:
+        if self.gateway.cache is not None:
+            await self.gateway.cache.close()
         if self.gateway.limits is not None:
             await self.gateway.limits.limiter.drain()
         await self.request_log.close()
         await self.backends.close()
         await self.store.close()
         self.telemetry.shutdown()
+
+
+def build_gateway_cache(settings: Settings, store: DocumentStore) -> Any:
+    """The response cache (exact + semantic), or None when ``LLMOPS_CACHE_ENABLED`` is off."""
+    if not settings.cache_enabled:
+        return None
+    from shared.cache.factory import build_response_cache
+    from shared.cache.gateway import GatewayCache
+
+    return GatewayCache(build_response_cache(settings, store))
 
 
 def build_retraining(platform: Platform) -> RetrainingCoordinator:

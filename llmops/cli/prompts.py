@@ -26,6 +26,7 @@ from shared.prompts.evaluation import (
     evaluate,
     format_metrics,
     load_dataset,
+    output_guardrails,
     promotion_gate,
 )
 from shared.prompts.files import PromptFileError, load_prompt_dir
@@ -243,21 +244,49 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return with_registry(work)
 
 
+def eval_backend(args: argparse.Namespace, settings: Any) -> tuple[str, str | None, str, dict[str, str], Pricing]:
+    """Endpoint, API key, API version, alias -> deployment names and prices: from the flags, or from
+    the deployment registry (LLMOPS_DEPLOYMENTS_*) entry named by ``--model``."""
+    from shared.deployments import load_registry
+
+    deployment = None
+    try:
+        deployment = load_registry(settings).get(args.model)
+    except Exception:  # no registry configured: the flags must say everything
+        deployment = None
+    endpoint = args.endpoint or os.environ.get("LLMOPS_PROMPT_EVAL_ENDPOINT")
+    api_key = args.api_key or os.environ.get("LLMOPS_PROMPT_EVAL_API_KEY")
+    names: dict[str, str] = {}
+    api_version = args.api_version
+    if deployment is not None and not endpoint:
+        endpoint, api_version = deployment.endpoint, deployment.api_version
+        api_key = api_key or (deployment.api_key if deployment.auth == "key" else None)
+        names[args.model] = deployment.deployment
+    if not endpoint:
+        raise CliError(
+            f"no model endpoint: pass --endpoint (e.g. the simulator's URL) or --model naming a configured "
+            f"deployment ({args.model!r} is not one)"
+        )
+    pricing = Pricing(
+        args.input_price if args.input_price is not None else (deployment.input_per_1m if deployment else 0.15),
+        args.output_price if args.output_price is not None else (deployment.output_per_1m if deployment else 0.60),
+    )
+    return endpoint, api_key, api_version or "2024-10-21", names, pricing
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from shared.embeddings.azure_openai import azure_openai_client
     from shared.prompts.chat import OpenAIChatModel
 
     settings = get_settings()
-    endpoint = args.endpoint or os.environ.get("LLMOPS_PROMPT_EVAL_ENDPOINT")
-    if not endpoint:
-        raise CliError(
-            "no model endpoint: pass --endpoint (e.g. the simulator started with `llmops simulator --port P`)"
-        )
-    api_key = args.api_key or os.environ.get("LLMOPS_PROMPT_EVAL_API_KEY")
+    endpoint, api_key, api_version, names, pricing = eval_backend(args, settings)
 
     async def work(registry: PromptRegistry) -> int:
+        from shared.guardrails.service import GuardrailService
+
         candidate = await find(registry, args.ref)
-        model = OpenAIChatModel(azure_openai_client(endpoint, args.api_version, api_key=api_key))
+        guardrails = output_guardrails(GuardrailService.from_settings(settings))
+        model = OpenAIChatModel(azure_openai_client(endpoint, api_version, api_key=api_key), names)
         try:
             record = await evaluate(
                 registry,
@@ -266,9 +295,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 dataset=load_dataset(Path(args.dataset)),
                 model=model,
                 model_alias=args.model,
-                pricing=Pricing(args.input_price, args.output_price),
+                pricing=pricing,
                 tolerances=Tolerances.from_settings(settings),
                 actor=actor(),
+                guardrail_check=guardrails,
             )
         finally:
             await model.close()
@@ -339,9 +369,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--label", default="production", help="compare with the version this label points at")
     p.add_argument("--endpoint", help="Azure OpenAI endpoint or the simulator's URL (env LLMOPS_PROMPT_EVAL_ENDPOINT)")
     p.add_argument("--api-key", help="API key (simulator); default: Entra ID (env LLMOPS_PROMPT_EVAL_API_KEY)")
-    p.add_argument("--api-version", default="2024-10-21")
-    p.add_argument("--model", default="gpt-4o-mini", help="deployment when the prompt names none")
-    p.add_argument("--input-price", type=float, default=0.15, help="USD per 1M input tokens")
-    p.add_argument("--output-price", type=float, default=0.60, help="USD per 1M output tokens")
+    p.add_argument("--api-version", help="with --endpoint (default 2024-10-21)")
+    p.add_argument("--model", default="gpt-4o-mini", help="deployment alias when the prompt names none")
+    p.add_argument("--input-price", type=float, help="USD per 1M input tokens (default: the deployment's, or 0.15)")
+    p.add_argument("--output-price", type=float, help="USD per 1M output tokens (default: the deployment's, or 0.60)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

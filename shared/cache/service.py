@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 CACHE_HEADER = "x-llmops-cache"
 CacheStatus = Literal["hit-exact", "hit-semantic", "miss", "bypass", "off", "not-cacheable"]
-_STORABLE_FINISH = frozenset({"stop", "tool_calls", "function_call"})
+# "length": the same request with the same max_tokens gets the same cut answer; "content_filter" never.
+_STORABLE_FINISH = frozenset({"stop", "length", "tool_calls", "function_call"})
 _SEMANTIC_CANDIDATES = 3
 
 

@@ -70,6 +70,7 @@ class RequestContext:
     backend_ns: int = 0  # time spent waiting for model backends
     completion_text: str | None = None  # the answer, kept for transcripts when the app opts in
     guardrails: Any = None  # shared.guardrails.gateway.RequestGuardrails when guardrails are on
+    cache: Any = None  # shared.cache.gateway.CacheState when the response cache is on
     response_headers: dict[str, str] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     # routing and limits (shared/routing, shared/limits)

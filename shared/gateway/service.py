@@ -11,6 +11,7 @@ whose body names the request id (it is a bug to fix, never a normal path).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,7 +38,10 @@ from shared.tenants import TenantDirectory
 from shared.tokens import count_message_tokens
 
 if TYPE_CHECKING:  # the guardrails pull in numpy: imported when the platform is built, not with the app
+    from shared.cache.gateway import GatewayCache
+    from shared.cache.service import CacheHit
     from shared.guardrails.service import GuardrailService
+    from shared.prompts.resolver import PromptResolver
 
 log = logging.getLogger(__name__)
 BodyReader = Callable[[int], Awaitable[bytes]]
@@ -84,6 +88,8 @@ class ChatGateway:
         router: Router | None = None,
         failover: FailoverCaller | None = None,
         guardrails: GuardrailService | None = None,
+        prompts: PromptResolver | None = None,
+        cache: GatewayCache | None = None,
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -101,6 +107,8 @@ class ChatGateway:
         self._routing_sections = SectionCache(RoutingPolicy, "routing")
         self._optimisation_sections = SectionCache(OptimisationPolicy, "optimisation")
         self.guardrails = guardrails
+        self.prompts = prompts
+        self.cache = cache
 
     # -- entry point -----------------------------------------------------------------------
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
@@ -109,15 +117,24 @@ class ChatGateway:
         try:
             await self.authenticate(ctx, headers)
             await self.parse(ctx, read_body, model)
+            await self.resolve_prompt(ctx)
             self.optimise(ctx)
             self.choose_deployment(ctx)
             await self.apply_rollouts(ctx)
             await self.admit(ctx)
+            checks = []
             if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
                 from shared.guardrails.gateway import RequestGuardrails
 
                 ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
-                await ctx.guardrails.check_input()
+                checks.append(ctx.guardrails.check_input())
+            if self.cache is not None:  # keyed on the messages as they were before any redaction
+                self.cache.begin(ctx, headers)
+                checks.append(self.cache.lookup(ctx))
+            results = await asyncio.gather(*checks) if len(checks) > 1 else [await c for c in checks]
+            hit = results[-1] if self.cache is not None else None
+            if hit is not None:
+                return self.serve_hit(ctx, hit)
             if ctx.stream:
                 return await self.start_stream(ctx)
             return await self.complete(ctx)
@@ -156,6 +173,15 @@ class ChatGateway:
         ctx.request = parse_chat_request(ctx.body, max_messages=self.settings.max_messages)
         ctx.stream = ctx.request.stream
         ctx.messages = list(ctx.body.get("messages") or [])
+
+    async def resolve_prompt(self, ctx: RequestContext) -> None:
+        """A ``prompt`` reference (registry name + label or version + variables) becomes the messages."""
+        if self.prompts is not None and "prompt" in ctx.body:
+            from shared.prompts.gateway import apply_prompt
+
+            await apply_prompt(self.prompts, ctx, max_messages=self.settings.max_messages)
+        elif "prompt" in ctx.body:
+            raise ApiError.bad_request("This gateway has no prompt registry.", param="prompt", code="unsupported")
 
     def prompt_tokens(self, ctx: RequestContext) -> int:
         """The conversation's token count, counted once and only when a step needs it."""
@@ -250,6 +276,8 @@ class ChatGateway:
         if ctx.guardrails is not None:  # output guardrails: may redact the answer or raise a 422
             await ctx.guardrails.check_output(result.body)
         ctx.completion_text = completion_text(result.body)
+        if self.cache is not None:
+            self.cache.store_later(ctx, result.body)
         ctx.record["backend_latency_ms"] = round(result.latency_s * 1000, 3)
         headers = ctx.base_headers()
         headers["x-llmops-cost-usd"] = f"{ctx.record['cost_usd']:.8f}"
@@ -271,6 +299,26 @@ class ChatGateway:
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
         headers["cache-control"] = "no-cache"
         return StreamReply(200, sse_events(ctx, opened, self), headers)
+
+    def serve_hit(self, ctx: RequestContext, hit: CacheHit) -> Reply:
+        """Answer from the cache: the stored answer at zero token cost, as JSON or replayed as a stream."""
+        assert self.cache is not None
+        self.account(ctx, hit.response, usage_of(hit.response))
+        ctx.completion_text = completion_text(hit.response)
+        ctx.record["backend_latency_ms"] = 0.0
+        headers = ctx.base_headers()
+        headers["x-llmops-cost-usd"] = f"{0.0:.8f}"
+        headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
+        if ctx.stream:
+            assert ctx.request is not None
+            ctx.record["stream_end"] = "complete"
+            ctx.record["ttft_ms"] = round(ctx.elapsed_ms(), 3)
+            headers["cache-control"] = "no-cache"
+            events = self.cache.hit_events(ctx, hit, ctx.request.wants_usage_in_stream)
+            self.finish(ctx, 200)
+            return StreamReply(200, events, headers)
+        self.finish(ctx, 200)
+        return JsonReply(200, orjson.dumps(hit.response), headers)
 
     @staticmethod
     def _attempts(ctx: RequestContext) -> list:

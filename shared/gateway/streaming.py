@@ -79,6 +79,7 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
     finish_reasons: list[str] = []
     status, end = 200, "complete"
     guard = ctx.guardrails.stream_filter() if ctx.guardrails is not None else None
+    sent: list[dict[str, Any]] | None = [] if ctx.cache is not None and gateway.cache is not None else None
     ctx.record["ttft_ms"] = round((opened.first_chunk_ns - ctx.received_ns) / 1e6, 3)
     chunk = opened.first
     try:
@@ -100,6 +101,8 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
                 if guard is not None and guard.error is not None:
                     break
                 if checked is not None:
+                    if sent is not None:
+                        sent.append(checked)
                     yield sse(checked)
             waited = time.perf_counter_ns()
             try:
@@ -140,6 +143,9 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
             guard.record()
         ctx.record["finish_reasons"] = finish_reasons
         ctx.record["stream_end"] = end
+        if end == "complete" and sent is not None and gateway.cache is not None:  # what the client got
+            gateway.cache.store_stream_later(ctx, [*sent, {"usage": {k: v for k, v in usage.items()
+                                                                     if k != "cached_tokens"}}])
         ctx.record["backend_latency_ms"] = round(ctx.backend_ns / 1e6, 3)
         if end != "complete":
             ctx.record["error_code"] = "guardrail_violation" if end == "guardrail_blocked" else end

@@ -44,8 +44,9 @@ class ChatModel(Protocol):
     ) -> Completion: ...
 
 
-# An output check beyond the prompt's own output schema: (text, guardrail policy) -> problems.
-GuardrailCheck = Callable[[str, dict[str, Any]], Awaitable[list[str]]]
+# Output guardrails beyond the prompt's own output schema: (answer, the prompt's guardrails section or
+# None for the default policy) -> the problems that would block or redact it.
+GuardrailCheck = Callable[[str, Any], Awaitable[list[str]]]
 
 
 class EvalCase(BaseModel):
@@ -111,6 +112,8 @@ class Tolerances:
     max_guardrail_drop: float = 0.0
     max_latency_increase: float = 0.25
     max_cost_increase: float = 0.10
+    # Latency differences below this many seconds are noise, whatever the ratio (a 4 ms vs 7 ms call).
+    min_latency_difference_s: float = 0.05
 
     @classmethod
     def from_settings(cls, settings: Any) -> Tolerances:
@@ -173,7 +176,7 @@ async def run_version(
         problems = []
         if spec.output_schema is not None and (problem := schema_problem(text, spec.output_schema)):
             problems.append(problem)
-        if guardrail_check is not None and spec.guardrails:
+        if guardrail_check is not None:  # the prompt's policy section, or the default policy
             problems.extend(await guardrail_check(text, spec.guardrails))
         return {
             "reference": (
@@ -227,15 +230,15 @@ def regressions(candidate: dict[str, Any], baseline: dict[str, Any] | None, tol:
         if new is not None and old is not None and old - new > limit + 1e-12:
             found.append(f"{what} fell from {old:.3f} to {new:.3f} (tolerance {limit:.3f})")
 
-    def rise(key: str, limit: float, what: str) -> None:
+    def rise(key: str, limit: float, what: str, floor: float = 0.0) -> None:
         new, old = candidate.get(key) or 0.0, baseline.get(key) or 0.0
-        if old > 0 and (new - old) / old > limit + 1e-12:
+        if old > 0 and (new - old) / old > limit + 1e-12 and new - old > floor:
             found.append(f"{what} rose from {old:.6g} to {new:.6g} (+{(new - old) / old:.0%}, tolerance {limit:.0%})")
 
     drop("quality", tol.max_quality_drop, "quality (ROUGE-L)")
     drop("assertion_pass_rate", tol.max_assertion_drop, "assertion pass rate")
     drop("guardrail_pass_rate", tol.max_guardrail_drop, "guardrail pass rate")
-    rise("latency_mean_s", tol.max_latency_increase, "mean latency")
+    rise("latency_mean_s", tol.max_latency_increase, "mean latency", tol.min_latency_difference_s)
     rise("cost_per_call_usd", tol.max_cost_increase, "cost per call")
     return found
 
@@ -340,3 +343,18 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def dumps(record: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in record.items() if not k.startswith("_")}, indent=2, sort_keys=True)
+
+
+def output_guardrails(service: Any) -> GuardrailCheck:
+    """A ``GuardrailCheck`` over the platform's ``GuardrailService``: an answer fails when a check
+    would block it or redact it (a flag alone passes)."""
+
+    async def check(text: str, section: Any) -> list[str]:
+        result = await service.check_output("_prompt_eval", "_prompt_eval", text, app_section=section)
+        return [
+            f"guardrail {v.check} would {v.action} (score {v.score:.2f})"
+            for v in result.verdicts
+            if v.triggered and str(v.action) in ("block", "redact")
+        ]
+
+    return check

@@ -32,7 +32,7 @@ class PromptVariablesError(ValueError):
 class RenderedPrompt:
     messages: list[dict[str, Any]]
     params: dict[str, Any]  # request defaults from the prompt's model section (and output schema)
-    guardrails: dict[str, Any] | None = None
+    guardrails: str | dict[str, Any] | None = None
     variables: dict[str, Any] = field(default_factory=dict)
 
 

@@ -81,7 +81,9 @@ class PromptSpec(_Strict):
     template: list[MessageTemplate] = Field(min_length=1)
     variables: dict[str, VariableSpec] = Field(default_factory=dict)
     model: ModelParameters = Field(default_factory=ModelParameters)
-    guardrails: dict[str, Any] | None = None  # the guardrail policy section, passed to the guardrails step
+    # The guardrail policy section for requests rendered from this prompt (as an app's ``guardrails``
+    # section: a policy name, or {"policy": name, "topics": {...}}); it takes the app's place.
+    guardrails: str | dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None  # JSON schema; sent as response_format json_schema
 
     @field_validator("template", mode="before")

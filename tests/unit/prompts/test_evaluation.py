@@ -152,6 +152,8 @@ def test_regressions_respect_tolerances() -> None:
     )
     assert len(found) == 4 and any("quality" in f for f in found) and any("cost" in f for f in found)
     assert regressions({**base, "errors": 2}, None, tol) == ["2 of 10 cases failed to run"]
+    # a few milliseconds more is noise, whatever the ratio
+    assert regressions({**base, "latency_mean_s": 0.007}, {**base, "latency_mean_s": 0.004}, tol) == []
 
 
 async def test_evaluate_then_gate(registry: PromptRegistry, tmp_path: Path) -> None:
