@@ -13,6 +13,7 @@ and write one document to ``prompt_audit``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
@@ -31,7 +32,7 @@ AUDIT = "prompt_audit"
 STATE_ID = "state"
 DEFAULT_LABEL = "production"
 HISTORY_LIMIT = 50
-_MOVE_ATTEMPTS = 5
+_MOVE_ATTEMPTS = 20  # concurrent moves of one prompt's labels retry with a jittered pause
 
 
 class PromptRegistryError(Exception):
@@ -285,6 +286,7 @@ class PromptRegistry:
             try:
                 await self.store.replace(PROMPTS, state, if_match=state["_etag"])
             except PreconditionFailedError:
+                await asyncio.sleep(random.uniform(0, 0.02))
                 continue
             record = await self._audit(
                 name,

@@ -258,3 +258,19 @@ def test_prompt_eval_against_the_simulator_gates_promotion(stack: Stack, tmp_pat
         assert record["baseline_version"] == record["version"]  # compared with what production holds now
     finally:
         reset_settings_cache()
+
+
+def test_azure_openai_embedder_against_the_simulator(stack: Stack) -> None:
+    from shared.embeddings.azure_openai import AzureOpenAIEmbedder, azure_openai_client
+
+    async def embed():
+        client = azure_openai_client(stack.simulator_url, "2024-10-21", api_key=SIMULATOR_KEY)
+        embedder = AzureOpenAIEmbedder(client, "text-embedding-3-small")
+        try:
+            return await embedder.embed(["first question", "", "third"]), await embedder.embed([])
+        finally:
+            await embedder.close()
+
+    vectors, empty = stack.call(embed())
+    assert vectors.shape[0] == 3 and vectors.dtype.name == "float32" and empty.shape[0] == 0
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
