@@ -31,6 +31,7 @@ from shared.cache.verifier import FeatureVerifier, LogisticModel, apply_guards  
 from shared.cache.verifier_fit import fold_ids, load_pairs, out_of_fold_scores, precision_recall  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.embeddings.minilm import shared_encoder  # noqa: E402
+from shared.guardrails.service import limit_blas_threads  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "paraphrase" / "dev.jsonl"
 CACHE_DIR = ROOT / ".llmops" / "bench-cache"
@@ -167,6 +168,9 @@ def main() -> int:
         print(f"no data at {args.data}: pass --data PAIRS.jsonl", file=sys.stderr)
         return 2
     settings = Settings()
+    # As in the gateway process (GuardrailService.from_settings): one BLAS thread. Small matrix products
+    # gain nothing from more, and waiting for a busy core made the tail ten times the median.
+    limit_blas_threads(settings.guardrails_blas_threads)
     pairs = load_pairs(args.data)
     report = {
         "data": str(args.data.name),
