@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import statistics
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _harness import SIMULATOR_KEY, free_port, gateway_env, hey, issue_key, process, python_command, save  # noqa: E402
+from _paraphrase import DEFAULT_DATA, features, prepare  # noqa: E402
 
 from shared.cache.exact import ExactCache  # noqa: E402
 from shared.cache.keys import CacheScope  # noqa: E402
@@ -43,28 +43,14 @@ from shared.cache.policy import CachePolicy  # noqa: E402
 from shared.cache.semantic_store import InProcessSemanticStore  # noqa: E402
 from shared.cache.service import CacheConfig, CacheRequest, ResponseCache  # noqa: E402
 from shared.cache.verifier import FeatureVerifier  # noqa: E402
-from shared.cache.verifier_fit import fit_logistic, fold_ids, load_pairs  # noqa: E402
+from shared.cache.verifier_fit import fit_logistic, fold_ids  # noqa: E402
 from shared.config import Settings  # noqa: E402
 from shared.embeddings.minilm import shared_encoder  # noqa: E402
 from shared.embeddings.port import LocalEmbedder  # noqa: E402
-from shared.guardrails.service import limit_blas_threads  # noqa: E402
 from shared.store.sqlite import SqliteDocumentStore  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "paraphrase" / "dev.jsonl"
-CACHE_DIR = ROOT / ".llmops" / "bench-cache"
 SYSTEM = {"role": "system", "content": "You are the support assistant of Contoso. Answer briefly and politely."}
 PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)}  # USD per 1M input / output tokens
-
-
-def features(pairs: list[dict]) -> np.ndarray:
-    key = json.dumps([[p["a"], p["b"]] for p in pairs])
-    path = CACHE_DIR / f"features-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
-    if path.exists():
-        return np.load(path)
-    rows = FeatureVerifier(shared_encoder(), None, same_space=False).features([(p["a"], p["b"]) for p in pairs])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, rows)
-    return rows
 
 
 def build_workload(pairs: list[dict], requests: int, seed: int) -> list[tuple[str, int]]:
@@ -261,14 +247,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-gateway", action="store_true")
     args = parser.parse_args()
-    if not args.data.exists():
-        print(f"no data at {args.data}: pass --data PAIRS.jsonl", file=sys.stderr)
+    prepared = prepare(args.data)
+    if prepared is None:
         return 2
-    settings = Settings()
-    # As in the gateway process (GuardrailService.from_settings): one BLAS thread. Small matrix products
-    # gain nothing from more, and waiting for a busy core made the tail ten times the median.
-    limit_blas_threads(settings.guardrails_blas_threads)
-    pairs = load_pairs(args.data)
+    settings, pairs = prepared
     report = {
         "workload": asyncio.run(replay(pairs, features(pairs), args, settings)),
         "threshold": settings.cache_semantic_threshold,

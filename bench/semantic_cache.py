@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import sys
@@ -24,35 +23,22 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _paraphrase import DEFAULT_DATA, cached_array, features, prepare  # noqa: E402
 
 from shared.cache.pair_features import hard_mismatch  # noqa: E402
 from shared.cache.vector_index import VectorIndex  # noqa: E402
 from shared.cache.verifier import FeatureVerifier, LogisticModel, apply_guards  # noqa: E402
-from shared.cache.verifier_fit import fold_ids, load_pairs, out_of_fold_scores, precision_recall  # noqa: E402
-from shared.config import Settings  # noqa: E402
+from shared.cache.verifier_fit import fold_ids, out_of_fold_scores, precision_recall  # noqa: E402
 from shared.embeddings.minilm import shared_encoder  # noqa: E402
-from shared.guardrails.service import limit_blas_threads  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "paraphrase" / "dev.jsonl"
-CACHE_DIR = ROOT / ".llmops" / "bench-cache"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.95)
 COSINE_THRESHOLDS = (0.85, 0.9, 0.92, 0.95, 0.97)
 
 
-def cached(name: str, key: str, compute) -> np.ndarray:
-    path = CACHE_DIR / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npy"
-    if path.exists():
-        return np.load(path)
-    value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, value)
-    return value
-
-
 def quality(pairs: list[dict], floor: float) -> dict:
-    key = json.dumps([[p["a"], p["b"]] for p in pairs])
-    verifier = FeatureVerifier(shared_encoder(), None, same_space=False)
-    rows = cached("features", key, lambda: verifier.features([(p["a"], p["b"]) for p in pairs]))
+    rows = features(pairs)
     labels = np.array([p["label"] for p in pairs])
     sources = np.array([p.get("source", "unknown") for p in pairs])
     folds = fold_ids(labels, np.char.add(sources.astype(str), labels.astype(str)), 5, 0)
@@ -81,7 +67,7 @@ def quality(pairs: list[dict], floor: float) -> dict:
 
 def sentence_vectors(pairs: list[dict]) -> np.ndarray:
     texts = sorted({t for p in pairs for t in (p["a"], p["b"])})
-    return cached("sentences", json.dumps(texts), lambda: shared_encoder().encode(texts))
+    return cached_array("sentences", json.dumps(texts), lambda: shared_encoder().encode(texts))
 
 
 def latency(base: np.ndarray, sizes: list[int], queries: int, seed: int = 0) -> list[dict]:
@@ -164,14 +150,10 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "semantic_cache.json")
     args = parser.parse_args()
-    if not args.data.exists():
-        print(f"no data at {args.data}: pass --data PAIRS.jsonl", file=sys.stderr)
+    prepared = prepare(args.data)
+    if prepared is None:
         return 2
-    settings = Settings()
-    # As in the gateway process (GuardrailService.from_settings): one BLAS thread. Small matrix products
-    # gain nothing from more, and waiting for a busy core made the tail ten times the median.
-    limit_blas_threads(settings.guardrails_blas_threads)
-    pairs = load_pairs(args.data)
+    settings, pairs = prepared
     report = {
         "data": str(args.data.name),
         "floor": settings.cache_semantic_candidate_floor,

@@ -26,9 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.cache.verifier import DEFAULT_MODEL, FeatureVerifier, apply_guards  # noqa: E402
+from shared.cache.verifier import DEFAULT_MODEL, apply_guards  # noqa: E402
 from shared.cache.verifier_fit import (  # noqa: E402
     choose_threshold,
+    feature_rows,
     fit_logistic,
     fold_ids,
     load_pairs,
@@ -36,23 +37,9 @@ from shared.cache.verifier_fit import (  # noqa: E402
     out_of_fold_scores,
     table,
 )
-from shared.embeddings.minilm import shared_encoder  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "paraphrase" / "dev.jsonl"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
-
-
-def featurize(pairs: list[dict], cache_dir: Path | None) -> np.ndarray:
-    """Feature rows for the pairs (MiniLM vectors take ~80 s for 5k pairs: cached by content hash)."""
-    digest = hashlib.sha256(json.dumps([[p["a"], p["b"]] for p in pairs]).encode()).hexdigest()[:16]
-    cached = cache_dir / f"features-{digest}.npy" if cache_dir else None
-    if cached is not None and cached.exists():
-        return np.load(cached)
-    rows = FeatureVerifier(shared_encoder(), None, same_space=False).features([(p["a"], p["b"]) for p in pairs])
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cached, rows)
-    return rows
 
 
 def main() -> int:
@@ -75,7 +62,7 @@ def main() -> int:
     pairs = load_pairs(args.data)
     labels = np.array([p["label"] for p in pairs])
     sources = np.array([p.get("source", "unknown") for p in pairs])
-    rows = featurize(pairs, args.cache_dir)
+    rows = feature_rows(pairs, args.cache_dir)
     cosines = rows[:, 0]
     folds = fold_ids(labels, np.char.add(sources.astype(str), labels.astype(str)), args.folds, args.seed)
     scores = apply_guards([(p["a"], p["b"]) for p in pairs], out_of_fold_scores(rows, labels, folds, l2=args.l2))

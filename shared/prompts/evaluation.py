@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.prompts.metrics import Assertion, exact_match, rouge_l, schema_problem, token_f1
+from shared.retraining.metrics import percentile
 from shared.prompts.registry import PromptRegistry, PromptVersion
 from shared.prompts.render import PromptVariablesError, render
 from shared.store import DocumentStore
@@ -211,7 +212,7 @@ async def run_version(
         assertion_pass_rate=(sum(with_assertions) / asserted_cases) if asserted_cases else None,
         guardrail_pass_rate=sum(1 for r in done if r["guardrails"]) / len(cases),
         latency_mean_s=statistics.fmean(latencies),
-        latency_p95_s=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        latency_p95_s=percentile(latencies, 95),
         cost_per_call_usd=statistics.fmean([r["cost"] for r in done]) if done else 0.0,
         failures=errors + [r["failure"] for r in done if r["failure"]],
     )

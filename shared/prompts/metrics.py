@@ -1,62 +1,17 @@
-"""Reference-based answer quality and assertions for prompt evaluation (no model needed).
-
-- ``rouge_l``: F1 of the longest common subsequence of tokens (ROUGE-L, Lin 2004);
-- ``token_f1``: SQuAD-style bag-of-tokens F1;
-- ``exact_match``: equal after normalisation (case, punctuation, articles, whitespace).
-"""
+"""Assertions on answers for prompt evaluation, and the reference-based metrics it reports
+(``rouge_l``, ``token_f1``, ``exact_match``: the same functions as the retraining gate's)."""
 
 from __future__ import annotations
 
 import json
 import re
-import string
-from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = str.maketrans("", "", string.punctuation)
+from shared.retraining.metrics import exact_match, rouge_l, token_f1
 
-
-def normalise(text: str) -> str:
-    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
-
-
-def tokens(text: str) -> list[str]:
-    return normalise(text).split()
-
-
-def exact_match(prediction: str, reference: str) -> float:
-    return float(normalise(prediction) == normalise(reference))
-
-
-def token_f1(prediction: str, reference: str) -> float:
-    pred, ref = tokens(prediction), tokens(reference)
-    if not pred or not ref:
-        return float(pred == ref)
-    common = sum((Counter(pred) & Counter(ref)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def rouge_l(prediction: str, reference: str) -> float:
-    pred, ref = tokens(prediction), tokens(reference)
-    if not pred or not ref:
-        return float(pred == ref)
-    previous = [0] * (len(ref) + 1)
-    for p in pred:
-        current = [0]
-        for j, r in enumerate(ref):
-            current.append(previous[j] + 1 if p == r else max(previous[j + 1], current[j]))
-        previous = current
-    lcs = previous[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(pred), lcs / len(ref)
-    return 2 * precision * recall / (precision + recall)
+__all__ = ["Assertion", "exact_match", "rouge_l", "schema_problem", "token_f1"]
 
 
 class _Assertion(BaseModel):

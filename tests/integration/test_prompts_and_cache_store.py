@@ -2,14 +2,13 @@
 real Cosmos-API server (``@vercel/cosmosdb-server``) through the ``azure-cosmos`` SDK.
 
 The local Cosmos-API server has no vector search: the Cosmos semantic store's query and documents
-are unit-tested (tests/unit/cache/test_cosmos_vectors.py); here its plain document operations run."""
+are unit-tested (tests/unit/cache/test_cosmos_vectors.py); here its plain document operations run.
+The ``store`` fixture (tests/integration/conftest.py) runs each test on both."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -23,30 +22,8 @@ from shared.cache.service import CacheConfig, CacheRequest, ResponseCache
 from shared.prompts.files import parse_prompt_text
 from shared.prompts.registry import PromptNotFoundError, PromptRegistry
 from shared.store import DocumentStore
-from shared.store.cosmos import CosmosDocumentStore
-from shared.store.sqlite import SqliteDocumentStore
-from tests.support.services import COSMOS_EMULATOR_KEY
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "cosmos"])
-async def store(request, tmp_path) -> AsyncIterator[DocumentStore]:
-    if request.param == "sqlite":
-        adapter: DocumentStore = SqliteDocumentStore(tmp_path / "store.sqlite3")
-    else:
-        adapter = CosmosDocumentStore(
-            request.getfixturevalue("cosmos_endpoint"),
-            f"db{uuid.uuid4().hex[:8]}",
-            key=COSMOS_EMULATOR_KEY,
-            verify_tls=False,
-            create_containers=True,
-        )
-    await adapter.open()
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
 
 
 def spec(system: str):
