@@ -23,9 +23,9 @@ from typing import Any, NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.prompts.metrics import Assertion, exact_match, rouge_l, schema_problem, token_f1
-from shared.retraining.metrics import percentile
 from shared.prompts.registry import PromptRegistry, PromptVersion
 from shared.prompts.render import PromptVariablesError, render
+from shared.retraining.metrics import percentile
 from shared.store import DocumentStore
 
 EVALS = "prompt_evals"
