@@ -91,6 +91,18 @@ class PromptSpec(_Strict):
     def _string_is_one_user_message(cls, value: Any) -> Any:
         return [{"role": "user", "content": value}] if isinstance(value, str) else value
 
+    @field_validator("guardrails")
+    @classmethod
+    def _guardrails_section(cls, value: Any) -> Any:
+        if value is not None:
+            from shared.guardrails.policy import AppGuardrails, PolicyError
+
+            try:
+                AppGuardrails.parse(value)
+            except PolicyError as exc:
+                raise ValueError(str(exc).replace("in the app policy", "")) from None
+        return value
+
     @field_validator("variables", mode="before")
     @classmethod
     def _shorthand_types(cls, value: Any) -> Any:

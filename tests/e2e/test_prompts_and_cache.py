@@ -274,3 +274,14 @@ def test_azure_openai_embedder_against_the_simulator(stack: Stack) -> None:
     vectors, empty = stack.call(embed())
     assert vectors.shape[0] == 3 and vectors.dtype.name == "float32" and empty.shape[0] == 0
     assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+
+
+def test_a_prompts_guardrail_policy_applies_to_its_requests(stack: Stack) -> None:
+    text = prompt_yaml("e2e-guarded", "You are the CRM assistant of {{ company }}.") + "guardrails: crm-support\n"
+    [result] = stack.call(registry(stack).push([parse_prompt_text(text, "e2e.yaml")], actor="e2e"))
+    promote(stack, "e2e-guarded", result.version)
+    response = ask_prompt(stack, "e2e-guarded", "Which plan suits a small team?")
+    assert response.status_code == 200, response.text
+    assert assert_logged(stack, response, 200)["guardrails_policy"] == "crm-support"
+    plain = post(stack, chat("Which plan suits a small team?", temperature=0.5))
+    assert assert_logged(stack, plain, 200)["guardrails_policy"] == "default"

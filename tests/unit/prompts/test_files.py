@@ -99,3 +99,11 @@ def test_directory_is_all_or_nothing(tmp_path: Path) -> None:
 def test_repository_prompt_files_are_valid() -> None:
     root = Path(__file__).resolve().parents[3] / "prompts"
     assert {f.spec.name for f in load_prompt_dir(root)} >= {"support-answer", "ticket-triage"}
+
+
+def test_guardrails_section_is_checked() -> None:
+    ok = parse_prompt_text("name: x\ntemplate: hi\nguardrails: {policy: crm-support, topics: {blocked: [law]}}\n", "p")
+    assert ok.spec.guardrails == {"policy": "crm-support", "topics": {"blocked": ["law"]}}
+    assert parse_prompt_text("name: x\ntemplate: hi\nguardrails: crm-support\n", "p").spec.guardrails == "crm-support"
+    [(line, message)] = problems("name: x\ntemplate: hi\nguardrails: {blocked_topics: [law]}\n")
+    assert line == 3 and "bad guardrails section" in message
