@@ -30,6 +30,15 @@ EXAMPLES = "training_examples"
 DATASETS = "datasets"
 
 
+class RequestNotYetRecorded(RuntimeError):
+    """Feedback arrived before its request's log record was written (records are written in batches):
+    the batch should be delivered again shortly. Idempotency makes the redelivery safe."""
+
+
+# Feedback younger than this whose request is missing is retried rather than rejected.
+RECORD_GRACE_S = 300.0
+
+
 class Redactor(Protocol):
     def __call__(self, text: str) -> tuple[str, int]:
         """The text with PII replaced by typed placeholders, and how many spans were replaced."""
@@ -65,6 +74,14 @@ def example_id(feedback_id: str) -> str:
 def split_for(example: str, validation_share: float) -> str:
     bucket = int(hashlib.sha256(example.encode()).hexdigest()[:8], 16) % 10_000
     return "validation" if bucket < validation_share * 10_000 else "train"
+
+
+def _age_s(doc: dict[str, Any]) -> float:
+    stamp = doc.get("updated_at") or doc.get("created_at")
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds() if stamp else float("inf")
+    except (TypeError, ValueError):
+        return float("inf")
 
 
 def _flagged_output(record: dict[str, Any]) -> bool:
@@ -103,6 +120,8 @@ class CurationService:
             return None, None
         record = await self._store.get("request_log", request_id, tenant_id)
         if record is None:
+            if _age_s(doc) < RECORD_GRACE_S:
+                raise RequestNotYetRecorded(f"request {request_id} of feedback {doc['id']} is not recorded yet")
             outcome.rejected["request_not_found"] += 1
             return None, None
         app_id = record.get("app_id") or doc.get("app_id") or "default"

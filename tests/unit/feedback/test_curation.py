@@ -127,3 +127,16 @@ def test_simhash_bands_find_near_duplicates() -> None:
     c = dedup.simhash("our shop opens at ten on sundays and closes at four")
     assert dedup.hamming(a, c) > dedup.NEAR_DUPLICATE_BITS
     assert set(dedup.lsh_bands(a)) & set(dedup.lsh_bands(b)) or not dedup.is_near_duplicate(a, b)
+
+
+async def test_feedback_ahead_of_its_request_record_is_retried_not_lost(env) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.feedback.curation import RequestNotYetRecorded
+
+    _, curation = env
+    fresh = {**fb(1, "req-not-flushed-yet", 1.0), "updated_at": datetime.now(UTC).isoformat()}
+    with pytest.raises(RequestNotYetRecorded):
+        await curation.process([fresh])
+    old = {**fresh, "updated_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    assert dict((await curation.process([old])).rejected) == {"request_not_found": 1}
