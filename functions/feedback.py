@@ -34,6 +34,9 @@ async def submit_feedback(req: Request) -> Response:
 
 
 @bp.function_name("curate_feedback")
+# A batch whose request records are not written yet (they are batched) is delivered again.
+@bp.retry(strategy="exponential_backoff", max_retry_count="8", minimum_interval="00:00:02",
+          maximum_interval="00:01:00")
 @bp.cosmos_db_trigger(arg_name="documents", connection="COSMOS", database_name="%LLMOPS_COSMOS_DATABASE%",
                       container_name="feedback", lease_container_name="leases",
                       create_lease_container_if_not_exists=False)

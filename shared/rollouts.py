@@ -24,6 +24,8 @@ from shared.deployments import Deployment
 from shared.store import DocumentStore, Filter, PreconditionFailedError
 
 ROLLOUTS = "model_rollouts"
+GROSS_FAILURE_MIN_REQUESTS = 3
+GROSS_FAILURE_RATE = 0.5
 Status = Literal["canary", "promoted", "rolled_back"]
 
 
@@ -109,7 +111,10 @@ def signals_of(records: list[dict[str, Any]], feedback: list[dict[str, Any]], al
 
 def judge(candidate: Signals, target: Signals, policy: RolloutPolicy, age_s: float) -> Decision:
     reasons: list[str] = []
-    if candidate.requests >= max(10, policy.min_requests // 5):  # enough to see a clear regression
+    if candidate.requests >= GROSS_FAILURE_MIN_REQUESTS and candidate.error_rate >= GROSS_FAILURE_RATE:
+        # failing outright: its circuit breaker stops sending it traffic, so do not wait for more samples
+        reasons.append(f"error rate {candidate.error_rate:.3f} vs {target.error_rate:.3f} (failing outright)")
+    elif candidate.requests >= max(10, policy.min_requests // 5):  # enough to see a clear regression
         if candidate.error_rate > target.error_rate + policy.max_error_rate_increase:
             reasons.append(f"error rate {candidate.error_rate:.3f} vs {target.error_rate:.3f}")
         if target.p95_latency_ms and candidate.p95_latency_ms > target.p95_latency_ms * policy.max_p95_ratio:

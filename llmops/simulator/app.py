@@ -5,7 +5,8 @@ Routes:
 - ``POST /openai/deployments/{name}/embeddings?api-version=...``
 - ``GET /openai/models`` and ``GET /openai/deployments`` (what the SDK's ``models.list()`` reads)
 - ``POST /v1/chat/completions`` (OpenAI shape, ``model`` names the deployment)
-- control: ``GET /control/state``, ``POST /control/faults`` ``{"deployment": "name"|"*", ...Faults}``,
+- control: ``GET /control/state``, ``POST /control/faults`` ``{"deployment": "name"|"*", ...Faults}``
+  (``"create": true`` first adds a model the OpenAI-shaped route has not served yet),
   ``POST /control/limits`` ``{"deployment", "tokens_per_minute", "requests_per_minute"}``,
   ``POST /control/latency`` ``{"first_token_ms", "per_token_ms", "per_token_sd_ms"}``, ``POST /control/reset``.
 """
@@ -217,6 +218,8 @@ class Simulator:
         if isinstance(body, Response):
             return body
         target = str(body.pop("deployment", "*"))
+        if body.pop("create", False) and target != "*":  # a model the OpenAI-shaped route will serve
+            self.state.add(target)
         try:
             faults = Faults.model_validate(body)
             names = self.state.set_faults(target, faults)

@@ -30,6 +30,15 @@ EXAMPLES = "training_examples"
 DATASETS = "datasets"
 
 
+class RequestNotYetRecorded(RuntimeError):
+    """Feedback arrived before its request's log record was written (records are written in batches):
+    the batch should be delivered again shortly. Idempotency makes the redelivery safe."""
+
+
+# Feedback younger than this whose request is missing is retried rather than rejected.
+RECORD_GRACE_S = 300.0
+
+
 class Redactor(Protocol):
     def __call__(self, text: str) -> tuple[str, int]:
         """The text with PII replaced by typed placeholders, and how many spans were replaced."""
@@ -67,6 +76,14 @@ def split_for(example: str, validation_share: float) -> str:
     return "validation" if bucket < validation_share * 10_000 else "train"
 
 
+def _age_s(doc: dict[str, Any]) -> float:
+    stamp = doc.get("updated_at") or doc.get("created_at")
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds() if stamp else float("inf")
+    except (TypeError, ValueError):
+        return float("inf")
+
+
 def _flagged_output(record: dict[str, Any]) -> bool:
     for verdict in record.get("guardrails") or ():
         if isinstance(verdict, dict) and verdict.get("stage") == "output" and verdict.get("action") in (
@@ -80,6 +97,7 @@ class CurationService:
         self._store = store
         self._tenants = tenants
         self._redact = redactor
+        self._indexes: dict[str, dedup.DatasetIndex] = {}
 
     async def process(self, feedback_docs: Iterable[dict[str, Any]]) -> CurationOutcome:
         outcome = CurationOutcome()
@@ -103,6 +121,8 @@ class CurationService:
             return None, None
         record = await self._store.get("request_log", request_id, tenant_id)
         if record is None:
+            if _age_s(doc) < RECORD_GRACE_S:
+                raise RequestNotYetRecorded(f"request {request_id} of feedback {doc['id']} is not recorded yet")
             outcome.rejected["request_not_found"] += 1
             return None, None
         app_id = record.get("app_id") or doc.get("app_id") or "default"
@@ -136,6 +156,7 @@ class CurationService:
             outcome.updated += 1
             return dataset_id, policy
         outcome.accepted += 1
+        (await self._index(dataset_id)).add(ex_id, example["exact_key"], example["minhash"])
         await self._bump(dataset_id, tenant_id, app_id, {
             "examples": 1, example["split"]: 1, "new_since_last_run": 1, "pii_redactions": redactions})
         return dataset_id, policy
@@ -178,7 +199,6 @@ class CurationService:
         redactions += count
         messages.append({"role": "assistant", "content": clean_target})
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        fingerprint = dedup.simhash(last_user + "\n" + clean_target)
         example = {
             "id": ex_id,
             "dataset_id": dataset_id,
@@ -192,30 +212,27 @@ class CurationService:
             "messages": messages,
             "split": split_for(ex_id, policy.validation_share),
             "exact_key": dedup.exact_key(last_user + "\n" + clean_target),
-            "simhash": f"{fingerprint:016x}",
-            "lsh": dedup.lsh_bands(fingerprint),
+            "minhash": dedup.minhash(last_user + "\n" + clean_target),
             "curated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return example, redactions
 
+    async def _index(self, dataset_id: str) -> dedup.DatasetIndex:
+        index = self._indexes.get(dataset_id)
+        if index is None:
+            index = dedup.DatasetIndex(await self._store.query(EXAMPLES, {"dataset_id": dataset_id}))
+            self._indexes[dataset_id] = index
+        return index
+
     async def _is_duplicate(self, example: dict[str, Any]) -> bool:
-        others = await self._store.query(EXAMPLES, [
-            Filter("dataset_id", "=", example["dataset_id"]), Filter("exact_key", "=", example["exact_key"])])
-        if any(o["id"] != example["id"] for o in others):
-            return True
-        fingerprint = int(example["simhash"], 16)
-        for band in example["lsh"]:
-            candidates = await self._store.query(EXAMPLES, [
-                Filter("dataset_id", "=", example["dataset_id"]), Filter("lsh", "contains", band)])
-            for other in candidates:
-                if other["id"] != example["id"] and dedup.is_near_duplicate(fingerprint, int(other["simhash"], 16)):
-                    return True
-        return False
+        index = await self._index(example["dataset_id"])
+        return index.duplicate_of(example["id"], example["exact_key"], example["minhash"]) is not None
 
     async def _remove(self, dataset_id: str, ex_id: str) -> bool:
         current = await self._store.get(EXAMPLES, ex_id, dataset_id)
         if current is None or not await self._store.delete(EXAMPLES, ex_id, dataset_id):
             return False
+        (await self._index(dataset_id)).remove(ex_id)
         await self._bump(dataset_id, current.get("tenant_id"), current.get("app_id"),
                          {"examples": -1, current.get("split", "train"): -1})
         return True

@@ -7,6 +7,7 @@ Replies are framework-neutral: the HTTP functions turn them into responses.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -68,6 +69,7 @@ class RequestContext:
     deployment: Deployment | None = None
     stream: bool = False
     backend_ns: int = 0  # time spent waiting for model backends
+    input_checks: asyncio.Task | None = None  # input guardrails running concurrently with the model call
     completion_text: str | None = None  # the answer, kept for transcripts when the app opts in
     guardrails: Any = None  # shared.guardrails.gateway.RequestGuardrails when guardrails are on
     cache: Any = None  # shared.cache.gateway.CacheState when the response cache is on

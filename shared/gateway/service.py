@@ -26,7 +26,7 @@ from shared.backends import BackendError, ModelBackends
 from shared.config import Settings
 from shared.deployments import AUTO_MODEL, DeploymentRegistry
 from shared.gateway.context import JsonReply, Reply, RequestContext, StreamReply, usage_of
-from shared.gateway.streaming import open_stream, sse_events
+from shared.gateway.streaming import close_stream, open_stream, sse_events
 from shared.limits import LimitExceeded, UsageLimits
 from shared.observability.telemetry import Telemetry
 from shared.optimisation import OptimisationPolicy, optimise
@@ -34,6 +34,7 @@ from shared.policies import PolicyError, SectionCache
 from shared.request_log import RequestLog
 from shared.rollouts import RolloutRouter
 from shared.routing import BreakerBoard, FailoverCaller, RetryPolicy, Router, RoutingPolicy
+from shared.routing.breaker import OPEN
 from shared.tenants import TenantDirectory
 from shared.tokens import count_message_tokens
 
@@ -122,19 +123,14 @@ class ChatGateway:
             self.choose_deployment(ctx)
             await self.apply_rollouts(ctx)
             await self.admit(ctx)
-            checks = []
-            if self.guardrails is not None:  # input guardrails: may redact ctx.messages or raise a 400
-                from shared.guardrails.gateway import RequestGuardrails
-
-                ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
-                checks.append(ctx.guardrails.check_input())
             if self.cache is not None:  # keyed on the messages as they were before any redaction
                 self.cache.begin(ctx, headers)
-                checks.append(self.cache.lookup(ctx))
-            results = await asyncio.gather(*checks) if len(checks) > 1 else [await c for c in checks]
-            hit = results[-1] if self.cache is not None else None
-            if hit is not None:
-                return self.serve_hit(ctx, hit)
+                _, hit = await asyncio.gather(self.start_input_guardrails(ctx), self.cache.lookup(ctx))
+                if hit is not None:
+                    await self.input_verdicts(ctx)  # a blocked input gets its 400, never a cached answer
+                    return self.serve_hit(ctx, hit)
+            else:
+                await self.start_input_guardrails(ctx)
             if ctx.stream:
                 return await self.start_stream(ctx)
             return await self.complete(ctx)
@@ -152,8 +148,32 @@ class ChatGateway:
             log.exception("unexpected error in request %s", ctx.request_id)
             return self.fail(ctx, ApiError(500, f"Internal error; request id {ctx.request_id}.",
                                            type="server_error", code="internal_error"))
+        finally:
+            if ctx.input_checks is not None:  # the request ended before its input checks were needed
+                ctx.input_checks.cancel()
 
     # -- steps -----------------------------------------------------------------------------
+    async def start_input_guardrails(self, ctx: RequestContext) -> None:
+        """Input guardrails. Redactions run now (they change what the model sees); checks that only
+        judge run concurrently with the model call when the app allows it, and are awaited before any
+        of the answer is used (``input_verdicts``): their ~10 ms hide behind the model's latency."""
+        if self.guardrails is None:
+            return
+        from shared.guardrails.gateway import RequestGuardrails
+
+        ctx.guardrails = RequestGuardrails(self.guardrails, ctx)
+        if not ctx.guardrails.concurrent:
+            await ctx.guardrails.check_input()
+            return
+        await ctx.guardrails.check_input("rewrite")
+        ctx.input_checks = asyncio.create_task(ctx.guardrails.check_input("verdict"))
+
+    async def input_verdicts(self, ctx: RequestContext) -> None:
+        """Wait for the concurrent input checks; a block raises its 400 and the answer is discarded."""
+        task, ctx.input_checks = ctx.input_checks, None
+        if task is not None:
+            await task
+
     async def authenticate(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         principal = await self.keys.authenticate(headers)
         if principal is None:
@@ -253,7 +273,8 @@ class ChatGateway:
         if self.rollouts is None or ctx.route is None:
             return
         diverted = await self.rollouts.divert(ctx.route.plan[0].alias)
-        if diverted is not None:
+        # a candidate whose circuit is open gets no share until it recovers (its failures are on record)
+        if diverted is not None and self.failover.breakers.get(diverted[0].alias).state != OPEN:
             candidate, rollout = diverted
             ctx.record["rollout_id"] = rollout.id
             ctx.record["route"]["canary_of"] = ctx.route.plan[0].alias
@@ -272,7 +293,8 @@ class ChatGateway:
             result, ctx.deployment = await self.failover.call(ctx.route.plan, attempt, self._attempts(ctx))
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
-        self.account(ctx, result.body, usage_of(result.body))
+        self.account(ctx, result.body, usage_of(result.body))  # a blocked request's tokens are still spent
+        await self.input_verdicts(ctx)
         if ctx.guardrails is not None:  # output guardrails: may redact the answer or raise a 422
             await ctx.guardrails.check_output(result.body)
         ctx.completion_text = completion_text(result.body)
@@ -295,6 +317,11 @@ class ChatGateway:
             return await open_stream(ctx, self.backends, deployment, params, timeout_s)
 
         opened, ctx.deployment = await self.failover.call(ctx.route.plan, attempt, self._attempts(ctx))
+        try:
+            await self.input_verdicts(ctx)  # nothing of the answer has reached the client yet
+        except ApiError:
+            await close_stream(opened)
+            raise
         headers = ctx.base_headers()
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
         headers["cache-control"] = "no-cache"

@@ -159,3 +159,8 @@ async def _close(iterator: AsyncIterator[Any]) -> None:
             await closer()
         except (Exception, asyncio.CancelledError):
             pass
+
+
+async def close_stream(opened: OpenedStream) -> None:
+    """Close a stream that will not be forwarded (its request was refused after it opened)."""
+    await _close(opened.rest)

@@ -20,8 +20,8 @@ from typing import Any
 
 from shared.api.errors import ApiError, error_event
 from shared.guardrails.context import ContextError, context_documents, last_user_text
-from shared.guardrails.policy import PolicyError
-from shared.guardrails.service import GuardrailService
+from shared.guardrails.policy import AppGuardrails, PolicyError
+from shared.guardrails.service import GuardrailService, InputPhase
 from shared.guardrails.streaming import StreamGuard
 from shared.guardrails.verdicts import Stage, Verdict
 
@@ -66,9 +66,14 @@ class RequestGuardrails:
             names = sorted(set(fired) | set(previous.split(",") if previous else []))
             self.ctx.response_headers["x-llmops-guardrails"] = ",".join(names)
 
-    async def check_input(self) -> None:
+    @property
+    def concurrent(self) -> bool:
+        """Whether judging input checks may run while the model works (see AppGuardrails)."""
+        return AppGuardrails.parse(self.section).concurrent_input_checks
+
+    async def check_input(self, phase: InputPhase = "all") -> None:
         result = await self.service.check_input(self.tenant_id, self.app_id, self.ctx.messages, self.documents,
-                                                app_section=self.section)
+                                                app_section=self.section, phase=phase)
         self._record(result.verdicts, result.policy)
         if result.blocking is not None:
             raise violation(result.blocking)

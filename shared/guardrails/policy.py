@@ -73,6 +73,10 @@ class AppGuardrails(BaseModel):
     policy: str | None = None
     enabled: bool = True
     topics: dict[str, list[str]] | None = None  # {"allowed": [...], "blocked": [...]}
+    # Input checks that only judge (block/flag) run while the model is already working on the request;
+    # a block cancels the call and discards its answer. Redactions always run first, since they change
+    # what the model sees. Set to false when nothing flagged may reach the model at all.
+    concurrent_input_checks: bool = True
 
     @classmethod
     def parse(cls, section: object) -> AppGuardrails:

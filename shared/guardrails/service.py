@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from opentelemetry import metrics, trace
 
@@ -67,6 +67,9 @@ class _Target:
     is_document: bool = False
 
 
+InputPhase = Literal["all", "rewrite", "verdict"]
+
+
 class GuardrailService:
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies
@@ -99,11 +102,16 @@ class GuardrailService:
         context_docs: list[str] | None = None,
         *,
         app_section: object = None,
+        phase: InputPhase = "all",
     ) -> InputResult:
+        """Run the input rules; ``phase`` selects the redacting rules ("rewrite"), the judging ones
+        ("verdict") or all of them."""
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         if not section.enabled or not policy.input_rules:
             return InputResult(messages=messages, policy=policy.name)
         rules = [self._rule_for_app(rule, section) for rule in policy.input_rules]
+        if phase != "all":
+            rules = [rule for rule in rules if (rule.rule.action is Action.REDACT) == (phase == "rewrite")]
         outcomes = await asyncio.gather(*(self._run_input_rule(rule, messages, context_docs or []) for rule in rules))
         verdicts = [v for group in outcomes for v, _ in group]
         redacted = self._redact_messages(messages, [pair for group in outcomes for pair in group])

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.stack import Stack, running_stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 TOPICS = ["refunds", "shipping to Canada", "the X200 warranty", "resetting a password", "invoice copies",
           "changing an address", "gift cards", "store opening hours", "loyalty points", "order tracking",
           "damaged parcels", "price matching", "student discounts", "battery replacement", "firmware updates",
@@ -25,10 +25,13 @@ def loop_stack(tmp_path_factory) -> Iterator[Stack]:
     with running_stack(
         tmp_path_factory.mktemp("loop"),
         canary_share=0.5, canary_min_requests=8, canary_min_duration_s=0, canary_min_feedback=1000,
-        gate_quality_tolerance=1.0, gate_guardrail_tolerance=1.0, training_max_steps=30,
+        gate_quality_tolerance=1.0, gate_guardrail_tolerance=1.0, gate_min_requests=1, training_max_steps=30,
     ) as stack:
         stack.call(stack.platform.tenants.set_policy("contoso", "mobile", "feedback", {
             "retain_transcripts": True, "retrain_after_examples": 10, "validation_share": 0.2}))
+        # guardrails off for this app: the transcripts then hold the raw e-mail address, and the test
+        # shows that curation's own PII scrubbing keeps it out of the training data
+        stack.call(stack.platform.tenants.set_policy("contoso", "mobile", "guardrails", {"enabled": False}))
         yield stack
 
 
@@ -54,6 +57,7 @@ def wait_for(predicate, timeout_s: float = 240):
 
 def drive(stack: Stack) -> None:
     """Deliver the feedback change feed and wait until queued work (the retraining run) is done."""
+    stack.flush_log()  # curation joins feedback with request records, which are written in batches
     stack.call(stack.events.drain_feed("feedback"), timeout=60)
     stack.call(stack.events.idle(), timeout=300)
 
@@ -79,14 +83,15 @@ def test_feedback_to_canary_rollback_and_promotion(loop_stack: Stack) -> None:
 
     # 2. the canary takes its share of gpt-4o-mini's traffic; it degrades: its requests fail over to
     #    production (users see no error), and the timer rolls it back on its failed attempts
-    stack.control("faults", {"deployment": first[0].deployment.deployment, "error_rate": 1.0, "error_status": 500})
+    stack.control("faults", {"deployment": first[0].deployment.deployment, "create": True, "error_rate": 1.0,
+                             "error_status": 500})
     for _ in range(40):
         raw = client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hello"}])
         assert raw.headers["x-llmops-deployment"] == "gpt-4o-mini"
     stack.flush_log()
     canary_records = stack.call(stack.platform.store.query("request_log", {"rollout_id": first[0].id}))
-    assert len(canary_records) >= 8
+    assert len(canary_records) >= 3  # its circuit breaker then stops diverting to it
     assert all(r["attempts"][0]["deployment"] == first[0].deployment.alias for r in canary_records)
     stack.call(stack.events.fire_timer("canary_evaluator"))
     rolled_back = rollout(stack, first[0].id)

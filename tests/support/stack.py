@@ -110,6 +110,7 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
         await platform.tenants.ensure_app("contoso", "mobile")
         await platform.tenants.ensure_app("contoso", "crm")
         events = event_runtime(platform)
+        platform.event_sink = events.publish_event  # Azure ML's events, published locally as llmops dev does
         events.timer_interval_s = 3600
         events.start()
         holder.update(platform=platform, servers=(simulator, gateway), events=events,

@@ -42,6 +42,10 @@ def test_curation_is_fed_by_the_feedback_change_feed_and_outputs_to_the_retrain_
                        "databaseName": "%LLMOPS_COSMOS_DATABASE%", "containerName": "feedback",
                        "leaseContainerName": "leases", "createLeaseContainerIfNotExists": False}
     assert RETRAIN_OUTPUT in bindings
+    curate = next(f for f in registered_functions(function_app.app) if f.get_function_name() == "curate_feedback")
+    assert curate.get_settings_dict("retry_policy") == {
+        "setting_name": "retry_policy", "strategy": "exponential_backoff", "max_retry_count": "8",
+        "minimum_interval": "00:00:02", "maximum_interval": "00:01:00"}
 
 
 def test_retrain_sweep_timer() -> None:

@@ -32,6 +32,9 @@ def test_judge_waits_promotes_and_rolls_back() -> None:
     promote = judge(Signals(requests=25, error_rate=0.0, p95_latency_ms=700, feedback=4, feedback_score=0.85),
                     healthy, POLICY, 60)
     assert promote.action == "promote"
+    failing = judge(Signals(requests=3, error_rate=1.0), healthy, POLICY, 60)
+    assert failing.action == "rollback" and "failing outright" in failing.reasons[0]
+    assert judge(Signals(requests=3, error_rate=0.34), healthy, POLICY, 60).action == "wait"
     errors = judge(Signals(requests=25, error_rate=0.2, p95_latency_ms=700), healthy, POLICY, 60)
     assert errors.action == "rollback" and "error rate" in errors.reasons[0]
     slow = judge(Signals(requests=25, p95_latency_ms=1200), healthy, POLICY, 60)

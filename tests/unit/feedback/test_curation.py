@@ -121,9 +121,17 @@ async def test_retraining_is_requested_once_per_threshold(env) -> None:
     assert await curation.sweep(1) == []
 
 
-def test_simhash_bands_find_near_duplicates() -> None:
-    a = dedup.simhash("open settings tap account then reset password and follow the link we send")
-    b = dedup.simhash("open settings tap account then reset password and follow the link we sent")
-    c = dedup.simhash("our shop opens at ten on sundays and closes at four")
-    assert dedup.hamming(a, c) > dedup.NEAR_DUPLICATE_BITS
-    assert set(dedup.lsh_bands(a)) & set(dedup.lsh_bands(b)) or not dedup.is_near_duplicate(a, b)
+def test_minhash_finds_near_duplicates_but_not_templated_neighbours() -> None:
+    a = "open settings tap account then reset password and follow the link we send to your email"
+    edited = a.replace("follow the link", "simply follow the link")
+    neighbour = "open settings tap billing then update your card and follow the steps we show on screen"
+    signature = dedup.minhash(a)
+    assert dedup.jaccard(signature, dedup.minhash(edited)) >= dedup.NEAR_DUPLICATE_JACCARD
+    assert dedup.jaccard(signature, dedup.minhash(neighbour)) < dedup.NEAR_DUPLICATE_JACCARD
+    index = dedup.DatasetIndex([])
+    index.add("x", dedup.exact_key(a), signature)
+    assert index.duplicate_of("y", dedup.exact_key(edited), dedup.minhash(edited)) == "x"
+    assert index.duplicate_of("y", dedup.exact_key(a.upper()), dedup.minhash(a.upper())) == "x"
+    assert index.duplicate_of("z", dedup.exact_key(neighbour), dedup.minhash(neighbour)) is None
+    index.remove("x")
+    assert index.duplicate_of("y", dedup.exact_key(edited), dedup.minhash(edited)) is None
