@@ -126,6 +126,14 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     _setting("default_deployment", inputs.default_deployment)
     # --- telemetry
     _setting("applicationinsights_connection_string", inputs.app_insights_connection_string)
+    # --- response cache: vectors in Cosmos DB (DiskANN), embeddings from the embeddings-tier deployment
+    _setting("cache_vector_store", "cosmos")
+    embeddings = next((d for d in inputs.deployments if d.tier == "embeddings"), None)
+    if embeddings is not None:
+        _setting("embeddings", "azure")
+        _setting("embeddings_endpoint", inputs.openai_endpoint)
+        _setting("embeddings_deployment", embeddings.deployment_name)
+        _setting("embeddings_api_version", inputs.openai_api_version)
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)
