@@ -112,6 +112,8 @@ async def sse_events(ctx: RequestContext, opened: OpenedStream, gateway: ChatGat
             finally:
                 ctx.backend_ns += time.perf_counter_ns() - waited
         if guard is not None and guard.error is None and (tail := await guard.flush(last)) is not None:
+            if sent is not None:
+                sent.append(tail)
             yield sse(tail)
         if guard is not None and guard.error is not None:
             status, end = 422, "guardrail_blocked"
