@@ -14,9 +14,14 @@ SAME = [("How do I reset my password?", "How can I reset my password?"),
         ("Where is my order?", "Where's my order?"), ("How do I cancel my plan?", "How can I cancel my plan?"),
         ("What are your opening hours?", "When are you open?"), ("Do you ship to Canada?", "Can you ship to Canada?"),
         ("How do I change my address?", "How can I update my address?")]  # fmt: skip
-DIFFERENT = [("How do I learn Python?", "How do I learn Java?"), ("Where is my order?", "Where is my refund?"),
-             ("Do you ship to Canada?", "Do you ship to Mexico?"), ("How do I cancel my plan?", "How do I upgrade my plan?"),
-             ("What are your opening hours?", "What are your prices?"), ("Is the X100 waterproof?", "Is the X100 heavy?")]  # fmt: skip
+DIFFERENT = [
+    ("How do I learn Python?", "How do I learn Java?"),
+    ("Where is my order?", "Where is my refund?"),
+    ("Do you ship to Canada?", "Do you ship to Mexico?"),
+    ("How do I cancel my plan?", "How do I upgrade my plan?"),
+    ("What are your opening hours?", "What are your prices?"),
+    ("Is the X100 waterproof?", "Is the X100 heavy?"),
+]
 
 
 def test_training_script_writes_a_model_with_its_figures(tmp_path: Path) -> None:
