@@ -14,21 +14,18 @@ partitions), so a lookup costs no store round trip.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-import numpy as np
-
 SIGNATURE_SIZE = 64
 BAND_ROWS = 4
 NEAR_DUPLICATE_JACCARD = 0.8
 _PRIME = (1 << 31) - 1  # a < p and h < p keep a * h + b below 2**63: exact in uint64
-_rng = np.random.default_rng(20261128)  # fixed: signatures must be comparable across processes and runs
-_A = _rng.integers(1, _PRIME, SIGNATURE_SIZE, dtype=np.uint64)
-_B = _rng.integers(0, _PRIME, SIGNATURE_SIZE, dtype=np.uint64)
+_SEED = 20261128  # fixed: signatures must be comparable across processes and runs
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
@@ -45,11 +42,21 @@ def shingles(text: str) -> set[str]:
     return set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)} or {""}
 
 
+@functools.cache
+def _permutations():
+    import numpy as np  # numpy stays out of the function app's import (cold start)
+
+    rng = np.random.default_rng(_SEED)
+    return (np, rng.integers(1, _PRIME, SIGNATURE_SIZE, dtype=np.uint64),
+            rng.integers(0, _PRIME, SIGNATURE_SIZE, dtype=np.uint64))
+
+
 def minhash(text: str) -> list[int]:
+    np, a, b = _permutations()
     hashes = np.fromiter(
         (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big") % _PRIME
          for s in shingles(text)), dtype=np.uint64)
-    permuted = (_A[:, None] * hashes[None, :] + _B[:, None]) % np.uint64(_PRIME)  # (64, shingles)
+    permuted = (a[:, None] * hashes[None, :] + b[:, None]) % np.uint64(_PRIME)  # (64, shingles)
     return [int(v) for v in permuted.min(axis=1)]
 
 
