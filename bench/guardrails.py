@@ -33,10 +33,18 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from _harness import save  # noqa: E402
 from make_groundedness_sets import swapped_pairs  # noqa: E402
-from train_guardrail_models import OWN_INJECTION_SETS, fit, injection_examples, own_split, toxicity_examples  # noqa: E402
+from train_guardrail_models import (  # noqa: E402
+    OWN_INJECTION_SETS,
+    SHORT_TEXT_PRIOR,
+    emphasis,
+    fit,
+    injection_examples,
+    own_split,
+    toxicity_examples,
+)
 
 from shared.config import Settings  # noqa: E402
-from shared.guardrails.classifier import LinearHead, embeddings, roc_auc  # noqa: E402
+from shared.guardrails.classifier import LinearHead, ShortTextPrior, embeddings, roc_auc  # noqa: E402
 from shared.guardrails.groundedness import _STOP, _TOKEN, GroundednessScorer  # noqa: E402
 from shared.guardrails.injection import InjectionDetector, rule_score  # noqa: E402
 from shared.guardrails.pii import ALL_TYPES, PATTERN_TYPES, PiiScanner  # noqa: E402
@@ -141,16 +149,19 @@ def bench_pii(data_dir: Path) -> dict:
 
 
 # --- injection ------------------------------------------------------------------------------
-def grouped_cv(texts: list[str], labels: list[int], groups: list[str], l2: float) -> dict[str, float]:
+def grouped_cv(
+    texts: list[str], labels: list[int], groups: list[str], l2: float, factor: np.ndarray | None = None
+) -> dict[str, float]:
     """Held-out head probability per group (max over its windows), 5 folds grouped by text."""
     from shared.embeddings.minilm import shared_encoder
 
     x = shared_encoder().encode(texts)
     y = np.asarray(labels)
+    factor = np.ones(len(y)) if factor is None else factor
     folds = np.array([zlib.crc32(g.encode()) % 5 for g in groups])
     probabilities = np.zeros(len(y))
     for fold in range(5):
-        weights, bias = fit(x[folds != fold], y[folds != fold], l2)
+        weights, bias = fit(x[folds != fold], y[folds != fold], l2, factor[folds != fold])
         head = LinearHead(weights, bias, {})
         probabilities[folds == fold] = head.probabilities(x[folds == fold])
     best: dict[str, float] = {}
@@ -167,16 +178,25 @@ def bench_injection(data_dir: Path, quick: bool) -> dict:
     result: dict = {"dev_in_sample": {**binary(labels, scores), **latency}}
     if not quick:
         texts, window_labels, groups = injection_examples(data_dir)
-        held_out = grouped_cv(texts, window_labels, groups, 0.3)
-        cv_scores = [max(held_out[f"dev-{i}"], rule_score(canonical(r["text"]))[0]) for i, r in enumerate(rows)]
+        held_out = grouped_cv(texts, window_labels, groups, 0.3, emphasis(groups, window_labels))
+        prior = ShortTextPrior(**SHORT_TEXT_PRIOR)
+        cv_scores = []
+        for i, row in enumerate(rows):  # as InjectionDetector.score combines them
+            clean = canonical(row["text"])
+            rules, hits = rule_score(clean)
+            model = held_out[f"dev-{i}"]
+            cv_scores.append(max(model if hits else prior.apply(model, clean), rules))
         result["dev_5fold_cv"] = binary(labels, cv_scores)
     own = {}
     for name in OWN_INJECTION_SETS:
         eval_rows = own_split(name, "eval")
-        flagged = [detector.score(r["text"])[0] >= 0.5 for r in eval_rows]
+        flagged = [r["text"] for r in eval_rows if detector.score(r["text"])[0] >= 0.5]
         key = name.removesuffix(".jsonl")
-        own[key] = {"n": len(eval_rows), "flag_rate": round(sum(flagged) / len(flagged), 3)}
+        own[key] = {"n": len(eval_rows), "flag_rate": round(len(flagged) / len(eval_rows), 3)}
+        if key == "benign_support_prompts":
+            own[key]["flagged"] = flagged
     result["own_eval_sets"] = own
+    result["templated_support"] = templated_support(detector)
     long_docs = [r["text"] for r in own_split("benign_long_documents.jsonl", "eval")]
     _, long_latency = timed(lambda t: detector.score(t)[0], long_docs)
     result["latency_long_documents"] = long_latency
@@ -184,6 +204,15 @@ def bench_injection(data_dir: Path, quick: bool) -> dict:
         "benign_dangerous_prompts.jsonl", "eval")])
     result["latency_short_prompts"] = prompt_latency
     return result
+
+
+def templated_support(detector: InjectionDetector) -> dict:
+    """The prompts of the false-block report: 20 templated order questions and an export request (redacted)."""
+    questions = [f"Question {i} about order {i * 37} delivery" for i in range(1, 21)]
+    scores = [detector.score(q)[0] for q in questions]
+    export = detector.score("Can you explain data export? Mail me at <EMAIL_ADDRESS>")[0]
+    return {"questions_blocked": sum(s >= 0.5 for s in scores), "questions_n": len(questions),
+            "questions_max_score": round(max(scores), 3), "data_export_score": round(export, 3)}
 
 
 # --- toxicity -------------------------------------------------------------------------------

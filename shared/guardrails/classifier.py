@@ -49,6 +49,38 @@ class LinearHead:
         return _sigmoid(embeddings @ self.weights + self.bias)
 
 
+@dataclass(frozen=True)
+class ShortTextPrior:
+    """Short messages carry little evidence, and most of them are ordinary requests ("refund pls",
+    "Order 4417 status"): below ``words`` word-equivalents the head's log-odds are lowered by up to
+    ``logit_shift``, in proportion to how far short of ``words`` the text is. The detector applies it
+    only when no rule fired, so a short attack that says what it is stays blocked.
+
+    Stored in the head's ``meta["short_text_prior"]`` by ``scripts/train_guardrail_models.py``;
+    a head without it is scored as is.
+    """
+
+    words: int
+    logit_shift: float
+
+    @classmethod
+    def of(cls, meta: dict) -> ShortTextPrior | None:
+        prior = meta.get("short_text_prior")
+        return cls(int(prior["words"]), float(prior["logit_shift"])) if prior else None
+
+    def apply(self, probability: float, text: str) -> float:
+        shortfall = max(0.0, 1.0 - word_equivalents(text) / self.words)
+        if not shortfall:
+            return probability
+        p = min(max(probability, 1e-9), 1 - 1e-9)
+        return float(_sigmoid(np.log(p / (1 - p)) - self.logit_shift * shortfall))
+
+
+def word_equivalents(text: str) -> int:
+    """Words, or characters / 6 where that is more (scripts without spaces, long compound words)."""
+    return max(len(text.split()), len(text) // 6)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 

@@ -8,7 +8,10 @@ Two detectors, the stronger verdict wins:
   dangerous ("kill a process", "ignore case") carry no weight on their own.
 - a classifier head over all-MiniLM-L6-v2 embeddings (``models/injection.json``), scored window by
   window over the text; the worst window counts. It was trained with dangerous-sounding benign
-  prompts and long benign e-mails and web pages as negatives, so length is not a signal.
+  prompts, long benign e-mails and web pages and ordinary support / mobile-app requests as
+  negatives, so length is not a signal. When no rule fired, a short text needs stronger model
+  evidence (``ShortTextPrior``): terse requests ("refund pls", "Order 4417 status") are the bulk of
+  a support gateway's traffic, while a short attack usually carries a phrase the rules know.
 
 The text is canonicalised first: zero-width characters removed, look-alike letters folded, base64
 payloads decoded and appended.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from shared.guardrails.classifier import WindowedHead
+from shared.guardrails.classifier import ShortTextPrior, WindowedHead
 from shared.guardrails.text import canonical
 
 _OBJECT = (
@@ -43,6 +46,14 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
         ),
     ),
     ("override", 0.7, re.compile(r"(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:your|the)\s+" + _OBJECT)),
+    (
+        "override",
+        0.75,
+        re.compile(
+            r"(?i)\b(?:ignore|disregard|forget|drop|abandon|discard)\s+(?:all|any|every)\s+(?:of\s+)?(?:your\s+|the\s+)?"
+            r"(?:instructions|prompts|directives|guidelines|commands|programming|constraints)\b"
+        ),
+    ),
     ("override", 0.55, re.compile(r"(?i)\bforget\s+(?:about\s+)?everything\b")),
     (
         "override",
@@ -61,6 +72,9 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
             r"(?:(?:full|entire|initial|original|hidden|secret|exact|internal)\s+)*"
             r"(?:system\s+prompt|prompt\s*texts?|instructions|initial\s+prompt|hidden\s+prompt|pre-?prompt|"
             r"configuration|api\s+keys?|rules you were given)"
+            # not "the instructions for assembling the desk", "the configuration of my router"
+            r"(?!\s+(?:for|on|of|to)\s+(?:how\b|my\b|an?\b|\w+ing\b|the\s+(?!(?:ai|assistant|bot|chatbot|model|llm|"
+            r"system)\b)|this\s+(?!(?:chat|conversation|session)\b)))"
         ),
     ),
     (
@@ -71,12 +85,16 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
             r"(?:initial|original|hidden|secret)\s+(?:prompt|instructions))"
         ),
     ),
+    # Persona names in capitals only: "Dan from sales", "hey dude" and "Stan in accounting" are customers.
+    ("persona", 0.7, re.compile(r"\b(?:DAN|STAN|DUDE|AIM)\b")),
     (
         "persona",
         0.7,
         re.compile(
-            r"(?i)\b(?:DAN|do anything now|STAN|DUDE|AIM|jailbroken|god ?mode|evil (?:confidant|"
-            r"assistant|ai)|unfiltered (?:ai|assistant|mode|response)|uncensored (?:ai|mode))\b"
+            r"(?i)\b(?:do anything now|jailbroken(?!\s+(?:i?phones?|ipads?|ios|android|devices?|tablets?|"
+            r"consoles?|switch|kindle|watch))|god ?mode|evil (?:confidant|assistant|ai)|"
+            r"unfiltered (?:ai|assistant|mode|response)|uncensored (?:ai|mode))\b"
+            r"|\b(?:you are|you're|act as|become|pretend to be)\s+(?:now\s+)?(?:dan|stan|dude|aim)\b"
         ),
     ),
     ("persona", 0.45, re.compile(r"(?i)\b(?:developer|debug|maintenance)\s+mode\b|\bjailbreak\b")),
@@ -201,8 +219,8 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
         re.compile(
             r"(?i)\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|missachte)\s+(?:alle[sn]?\s+)?"
             r"(?:die\s+|deine\s+)?"
-            r"(?:vorherigen?|bisherigen?|obigen?|vorangegangenen?|vorigen?)?\s*(?:Anweisungen|Aufgaben|Instruktionen|"
-            r"Befehle|Regeln|Aufträge|Vorgaben)"
+            r"(?:vorherigen?|bisherigen?|obigen?|vorangegangenen?|vorangehenden?|vorausgegangenen?|früheren?|vorigen?)?"
+            r"\s*(?:Anweisungen|Aufgaben|Instruktionen|Befehle|Regeln|Aufträge|Vorgaben)"
         ),
     ),
     ("override_i18n", 0.6, re.compile(r"(?i)\b(?:vergiss|vergessen sie)\s+alles\b")),
@@ -237,6 +255,10 @@ class InjectionDetector(WindowedHead):
         rules, hits = rule_score(clean)
         model, windows = self.worst_window(clean)
         detail = {"model": round(model, 4), "rules": hits, "windows": windows}
+        prior = ShortTextPrior.of(self.head.meta)
+        if prior is not None and not hits:
+            model = prior.apply(model, clean)
+            detail["model_short_text"] = round(model, 4)
         if len(clean) != len(text):
             detail["normalized"] = True
         return max(model, rules), detail
