@@ -15,7 +15,8 @@ random generator seeded with the prompt itself, so the file is the same on every
 answer) instantiated six times each; a family is one group.
 
 Split: whole groups (a prompt, or a family) go to ``eval`` when the SHA-1 of the group name falls in
-the first 30% of its range, else to ``train``, so near-identical texts never sit on both sides.
+the first 30% of its range, else to ``train``, so near-identical texts never sit on both sides. The
+``[heldout-...]`` sections were written after the injection head was frozen and are always ``eval``.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def read_prompts(path: Path) -> list[tuple[str, str]]:
 
 
 def split_of(group: str) -> str:
+    if group.startswith("heldout-"):
+        return "eval"
     bucket = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "eval" if bucket < EVAL_SHARE else "train"
 
