@@ -119,6 +119,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                     "tenantId": TENANT,
                 },
             }
+        if typ == "azure-native:machinelearningservices:Compute":
+            return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:applicationinsights:Component":
             return {
                 "connectionString": "InstrumentationKey=11111111-2222-3333-4444-555555555555;"
@@ -221,5 +223,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     values = dev_stack_values()
     values["tags"] = {"cost-center": "ai-platform", "team": "llmops"}
     values["alerts"] = {**values["alerts"], "latencyP95Ms": 750, "error5xxPercent": 3.5}
+    values["ml"] = {**values["ml"], "regressionSet": "azureml:llmops-regression-set:1"}
     values["functionApp"] = {**values["functionApp"], "packagePath": str(root / "dist" / "function-app.zip")}
     return run_program(values, "test", root)
