@@ -74,6 +74,7 @@ class AzureMLTarget:
     compute: str
     regression_set: str | None = None  # azureml:<name>:<version> of the uploaded regression set
     base_model: str | None = None  # None: the Settings default
+    production_model: str | None = None  # azureml:<name>:<version>; None: candidates face the base model
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,8 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
         _setting("training_regression_set", inputs.azureml.regression_set)
     if inputs.azureml.base_model:
         _setting("training_base_model", inputs.azureml.base_model)
+    if inputs.azureml.production_model:
+        _setting("training_production_model", inputs.azureml.production_model)
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)

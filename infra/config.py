@@ -117,6 +117,9 @@ class MLConfig(_Section):
     # The open instruct model fine-tuned and served (a hub id; LLMOPS_TRAINING_BASE_MODEL). Unset: the
     # Settings default.
     base_model: str | None = Field(default=None, pattern=r"^\S+$")
+    # The registered model candidates must beat (azureml:<name>:<version>, LLMOPS_TRAINING_PRODUCTION_MODEL),
+    # e.g. the last promoted one. Unset: the base model itself.
+    production_model: str | None = Field(default=None, pattern=r"^azureml:\S+$")
 
 
 class GuardrailsConfig(_Section):

@@ -90,6 +90,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                         compute=names.gpu_cluster,
                         regression_set=cfg.ml.regression_set,
                         base_model=cfg.ml.base_model,
+                        production_model=cfg.ml.production_model,
                     ),
                 )
             ),

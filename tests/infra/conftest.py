@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,23 @@ def run_program(values: dict[str, Any], stack: str, repo_root: Path) -> ProgramR
 @pytest.fixture(scope="session")
 def stack_values() -> Callable[[], dict[str, Any]]:
     return lambda: json.loads(json.dumps(dev_stack_values()))
+
+
+@pytest.fixture
+def deployed_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[ProgramRun], Any]]:
+    """``deployed_settings(run)``: the environment set to the run's app settings, read into ``Settings``.
+    The process-wide settings cache is cleared afterwards, so nothing read here outlives the test."""
+    from shared.config import Settings, reset_settings_cache
+
+    def apply(run: ProgramRun) -> Settings:
+        for setting in run.one("web:WebApp").inputs["siteConfig"]["appSettings"]:
+            monkeypatch.setenv(setting["name"], setting["value"])
+        reset_settings_cache()
+        return Settings()
+
+    yield apply
+    monkeypatch.undo()
+    reset_settings_cache()
 
 
 @pytest.fixture(scope="session")

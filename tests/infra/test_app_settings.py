@@ -41,17 +41,11 @@ def test_the_app_reads_the_settings_as_deployed(platform: ProgramRun, monkeypatc
     assert settings.applicationinsights_connection_string.startswith("InstrumentationKey=")
 
 
-def _deployed_settings(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name, value in _app_settings(platform).items():
-        monkeypatch.setenv(name, value)
-    return Settings()
-
-
-def test_guardrails_use_content_safety_and_the_packaged_encoder(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+def test_guardrails_use_content_safety_and_the_packaged_encoder(platform: ProgramRun, deployed_settings):
     from llmops.packaging import MODEL_ARCHIVE_DIR
     from shared.embeddings.minilm import APP_ROOT, resolve_model_dir
 
-    settings = _deployed_settings(platform, monkeypatch)
+    settings = deployed_settings(platform)
     assert settings.content_safety_endpoint == platform.outputs["contentSafetyEndpoint"]
     assert settings.content_safety_endpoint == "https://cs-llmops-test.cognitiveservices.azure.com/"
     assert settings.content_safety_key is None  # the managed identity (Cognitive Services User), never a key
@@ -59,13 +53,13 @@ def test_guardrails_use_content_safety_and_the_packaged_encoder(platform: Progra
     assert resolve_model_dir(settings.embedding_model_dir) == APP_ROOT / "models" / "all-MiniLM-L6-v2"
 
 
-async def test_the_deployed_settings_build_the_guardrail_service(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+async def test_the_deployed_settings_build_the_guardrail_service(platform: ProgramRun, deployed_settings):
     """Every policy loads against the deployed settings, with the Content Safety adapter wired in (the
     clients are built; nothing calls Azure)."""
     from shared.guardrails.azure_content_safety import ContentSafetyClient
     from shared.guardrails.service import GuardrailService
 
-    service = GuardrailService.from_settings(_deployed_settings(platform, monkeypatch))
+    service = GuardrailService.from_settings(deployed_settings(platform))
     policy, _ = service.policy_for("any-tenant", "any-app")
     rules = [rule for stage in ("input", "output") for rule in getattr(policy, f"{stage}_rules")]
     clients = {type(rule.check.azure) for rule in rules if rule.check.azure is not None}
@@ -76,11 +70,11 @@ async def test_the_deployed_settings_build_the_guardrail_service(platform: Progr
             await rule.check.azure.close()
 
 
-def test_the_deployed_settings_configure_retraining_in_azure_ml(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+def test_the_deployed_settings_configure_retraining_in_azure_ml(platform: ProgramRun, deployed_settings):
     from shared.retraining.runner import build_training_runner
     from shared.retraining.serving import ServingConfig
 
-    settings = _deployed_settings(platform, monkeypatch)
+    settings = deployed_settings(platform)
     assert settings.training_runner == "azureml"
     assert settings.azureml_subscription_id == SUBSCRIPTION
     assert settings.azureml_resource_group == platform.outputs["resourceGroup"] == "rg-llmops-test"
@@ -95,6 +89,7 @@ def test_the_deployed_settings_configure_retraining_in_azure_ml(platform: Progra
     default_base_model = Settings.model_fields["training_base_model"].default
     assert runner.params.base_model == settings.training_base_model == default_base_model
     assert "LLMOPS_TRAINING_BASE_MODEL" not in _app_settings(platform)  # ml.baseModel unset: the code's default
+    assert settings.training_production_model is None  # ml.productionModel unset: candidates face the base model
     assert runner.regression_set == settings.training_regression_set == "azureml:llmops-regression-set:1"
     assert ServingConfig.from_settings(settings).endpoint_name == settings.serving_endpoint_name
 

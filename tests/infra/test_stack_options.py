@@ -1,5 +1,5 @@
 """Stack options that are off by default: the Azure AI Language account for the guardrails' PII check
-(``guardrails.languagePii``) and the retraining base model (``ml.baseModel``)."""
+(``guardrails.languagePii``) and the retraining models (``ml.baseModel``, ``ml.productionModel``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from infra.components.security import ROLES
-from shared.config import Settings
 from tests.infra.conftest import ProgramRun, dev_stack_values, run_program
 from tests.infra.test_app_settings import _app_settings
 
@@ -17,7 +16,7 @@ from tests.infra.test_app_settings import _app_settings
 def options_on(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     values = dev_stack_values()
     values["guardrails"] = {"languagePii": True}
-    values["ml"] = {**values["ml"], "baseModel": "Qwen/Qwen2.5-1.5B-Instruct"}
+    values["ml"] = {**values["ml"], "baseModel": "Qwen/Qwen2.5-1.5B-Instruct", "productionModel": "azureml:cand:3"}
     values["functionApp"] = {**values["functionApp"], "codeDeployment": "none"}  # no package needed here
     return run_program(values, "test", Path(tmp_path_factory.mktemp("unused")))
 
@@ -56,14 +55,12 @@ def test_the_function_app_may_call_language_and_nothing_more(options_on: Program
     assert on_language[0]["principalId"] == "principal-of-function-app"
 
 
-def test_the_pii_check_gets_the_language_endpoint(options_on: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+def test_the_pii_check_gets_the_language_endpoint(options_on: ProgramRun, deployed_settings):
     from shared.guardrails.azure_content_safety import LanguageClient, azure_services_from_settings
 
     settings_sent = _app_settings(options_on)
     assert settings_sent["LLMOPS_LANGUAGE_ENDPOINT"] == "https://lang-llmops-test.cognitiveservices.azure.com/"
-    for name, value in settings_sent.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings()
+    settings = deployed_settings(options_on)
     assert settings.language_endpoint == options_on.outputs["languageEndpoint"]
     assert settings.language_key is None  # the managed identity, never a key
     services = azure_services_from_settings(settings)  # builds the clients; nothing is called
@@ -71,12 +68,13 @@ def test_the_pii_check_gets_the_language_endpoint(options_on: ProgramRun, monkey
     assert services["language"].endpoint == "https://lang-llmops-test.cognitiveservices.azure.com"
 
 
-def test_the_base_model_option_reaches_the_pipeline(options_on: ProgramRun, monkeypatch: pytest.MonkeyPatch):
+def test_the_model_options_reach_the_retraining_loop(options_on: ProgramRun, deployed_settings):
     from pipelines.parameters import PipelineParameters
 
     settings_sent = _app_settings(options_on)
     assert settings_sent["LLMOPS_TRAINING_BASE_MODEL"] == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert settings_sent["LLMOPS_TRAINING_PRODUCTION_MODEL"] == "azureml:cand:3"
     assert "LLMOPS_TRAINING_REGRESSION_SET" not in settings_sent  # ml.regressionSet unset
-    for name, value in settings_sent.items():
-        monkeypatch.setenv(name, value)
-    assert PipelineParameters.from_settings(Settings()).base_model == "Qwen/Qwen2.5-1.5B-Instruct"
+    settings = deployed_settings(options_on)
+    assert PipelineParameters.from_settings(settings).base_model == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert settings.training_production_model == "azureml:cand:3"
