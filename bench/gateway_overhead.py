@@ -2,6 +2,11 @@
 
     python bench/gateway_overhead.py [--requests 3000] [--concurrency 1 50] [--litellm]
     python bench/gateway_overhead.py --routing-limits   # model "auto" + RPM/TPM/budget limits on the app
+    python bench/gateway_overhead.py --guardrails       # the default guardrail policy on (PII, injection, toxicity)
+
+Without ``--guardrails`` the benchmark app turns guardrails off, so the figures are the gateway's own
+overhead (auth, validation, routing, the model call through the SDK, recording, telemetry); the
+guardrails' cost per request is measured separately in ``bench/guardrails.py`` and, under load, here.
 
 The simulator runs at zero latency in its own process; the gateway is one worker process
 (``llmops serve``) with the SQLite store, request log and file telemetry on, exactly as ``make run``.
@@ -50,10 +55,14 @@ def main() -> None:
     parser.add_argument("--routing-limits", action="store_true",
                         help="send model 'auto' (complexity routing) from an app with RPM, TPM and budget limits "
                              "(high enough never to refuse): one reservation round trip per request")
+    parser.add_argument("--guardrails", action="store_true",
+                        help="keep the default guardrail policy on for the benchmark app")
     args = parser.parse_args()
 
     model = "auto" if args.routing_limits else "gpt-4o-mini"
-    policy = {"limits": ROUTING_LIMITS} if args.routing_limits else None
+    policy: dict = {"limits": ROUTING_LIMITS} if args.routing_limits else {}
+    if not args.guardrails:
+        policy["guardrails"] = {"enabled": False}
     body = orjson.dumps({"model": model, "messages": MESSAGES, "max_tokens": 64})
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,8 +121,10 @@ def main() -> None:
               f"gateway {s['gateway_rps']} req/s vs direct {s['direct_rps']} req/s"
               + (f"; LiteLLM {s['litellm_rps']} req/s (+{s['litellm_added_p50_ms']} ms p50)" if "litellm_rps" in s
                  else ""))
-    name = "gateway_overhead_routing_limits" if args.routing_limits else "gateway_overhead"
-    print("saved", save(name, {"results": results, "summary": summary, "routing_limits": args.routing_limits}))
+    name = "gateway_overhead" + ("_routing_limits" if args.routing_limits else "") + (
+        "_guardrails" if args.guardrails else "")
+    print("saved", save(name, {"results": results, "summary": summary, "routing_limits": args.routing_limits,
+                               "guardrails": args.guardrails}))
 
 
 class _null:

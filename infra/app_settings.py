@@ -62,6 +62,22 @@ def is_read_by_app(name: str) -> bool:
 
 
 @dataclass(frozen=True)
+class AzureMLTarget:
+    """Where the retraining loop submits its pipelines (names from ``infra.naming``)."""
+
+    subscription_id: pulumi.Input[str]
+    resource_group: str
+    workspace: str
+    # Every pipeline step runs here. The register step needs the compute's managed identity, and Azure
+    # ML's serverless compute cannot use a system-assigned one; prepare and register take minutes on a
+    # node that is up for fine-tuning anyway.
+    compute: str
+    regression_set: str | None = None  # azureml:<name>:<version> of the uploaded regression set
+    base_model: str | None = None  # None: the Settings default
+    production_model: str | None = None  # azureml:<name>:<version>; None: candidates face the base model
+
+
+@dataclass(frozen=True)
 class AppSettingsInputs:
     """Values the app settings are made of, mostly outputs of other components."""
 
@@ -73,6 +89,10 @@ class AppSettingsInputs:
     deployments: Sequence[ModelDeployment]
     default_deployment: str
     app_insights_connection_string: pulumi.Input[str]
+    content_safety_endpoint: pulumi.Input[str]
+    language_endpoint: pulumi.Input[str] | None  # None: no Language account, PII stays local
+    embedding_model_dir: str  # relative to the app root: where `llmops package` puts all-MiniLM-L6-v2
+    azureml: AzureMLTarget
 
 
 def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_version: str) -> str:
@@ -134,6 +154,25 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
         _setting("embeddings_endpoint", inputs.openai_endpoint)
         _setting("embeddings_deployment", embeddings.deployment_name)
         _setting("embeddings_api_version", inputs.openai_api_version)
+    # --- guardrails: Azure AI Content Safety (and Language for PII when provisioned) with Entra ID; the
+    # local detectors' encoder reads all-MiniLM-L6-v2 from the package
+    _setting("content_safety_endpoint", inputs.content_safety_endpoint)
+    if inputs.language_endpoint is not None:
+        _setting("language_endpoint", inputs.language_endpoint)
+    _setting("embedding_model_dir", inputs.embedding_model_dir)
+    # --- retraining: pipelines in the Azure ML workspace, submitted as the Function App's identity
+    _setting("training_runner", "azureml")
+    _setting("azureml_subscription_id", inputs.azureml.subscription_id)
+    _setting("azureml_resource_group", inputs.azureml.resource_group)
+    _setting("azureml_workspace", inputs.azureml.workspace)
+    _setting("azureml_gpu_compute", inputs.azureml.compute)
+    _setting("azureml_cpu_compute", inputs.azureml.compute)
+    if inputs.azureml.regression_set:
+        _setting("training_regression_set", inputs.azureml.regression_set)
+    if inputs.azureml.base_model:
+        _setting("training_base_model", inputs.azureml.base_model)
+    if inputs.azureml.production_model:
+        _setting("training_production_model", inputs.azureml.production_model)
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)

@@ -110,6 +110,22 @@ class MLConfig(_Section):
     gpu_max_nodes: int = Field(default=2, ge=1, le=100)
     gpu_low_priority: bool = True
     gpu_idle_minutes: int = Field(default=15, ge=1, le=10_080)
+    # The fixed regression set every candidate is evaluated on: a uri_file data asset you upload once
+    # (azureml:<name>:<version>) or a URI (LLMOPS_TRAINING_REGRESSION_SET). Unset: the fine-tuning
+    # snapshot's own held-out split only.
+    regression_set: str | None = Field(default=None, pattern=r"^(azureml:|azureml://|https://)\S+$")
+    # The open instruct model fine-tuned and served (a hub id; LLMOPS_TRAINING_BASE_MODEL). Unset: the
+    # Settings default.
+    base_model: str | None = Field(default=None, pattern=r"^\S+$")
+    # The registered model candidates must beat (azureml:<name>:<version>, LLMOPS_TRAINING_PRODUCTION_MODEL),
+    # e.g. the last promoted one. Unset: the base model itself.
+    production_model: str | None = Field(default=None, pattern=r"^azureml:\S+$")
+
+
+class GuardrailsConfig(_Section):
+    # Provision an Azure AI Language account and let the guardrails' pii check use its PII entity
+    # recognition (LLMOPS_LANGUAGE_ENDPOINT). Off: the local pattern detectors do PII on their own.
+    language_pii: bool = False
 
 
 class BudgetConfig(_Section):
@@ -154,6 +170,7 @@ class StackConfig(_Section):
     openai: OpenAIConfig
     function_app: FunctionAppConfig = FunctionAppConfig()
     ml: MLConfig = MLConfig()
+    guardrails: GuardrailsConfig = GuardrailsConfig()
     budget: BudgetConfig
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

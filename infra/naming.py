@@ -87,6 +87,10 @@ class Names:
         return _check("dns_label", f"cs-{self._base}")
 
     @property
+    def language_account(self) -> str:
+        return _check("dns_label", f"lang-{self._base}")
+
+    @property
     def storage_account(self) -> str:
         return _check("storage", f"st{self._compact}")
 

@@ -10,7 +10,7 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra.alert_rules import alert_rules
-from infra.app_settings import AppSettingsInputs, build_app_settings
+from infra.app_settings import AppSettingsInputs, AzureMLTarget, build_app_settings
 from infra.components.ai import AI, AIArgs
 from infra.components.app import App, AppArgs
 from infra.components.code import Code, CodeArgs, deploy_command
@@ -22,6 +22,7 @@ from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig
 from infra.naming import Names
+from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
 from shared.config import Settings
 from shared.store.catalog import CONTAINERS
@@ -52,7 +53,12 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
     data = Data("data", DataArgs(placement, database_name=database, containers=CONTAINERS))
     ai = AI(
         "ai",
-        AIArgs(placement, openai_location=cfg.openai.location or cfg.location, deployments=cfg.openai.deployments),
+        AIArgs(
+            placement,
+            openai_location=cfg.openai.location or cfg.location,
+            deployments=cfg.openai.deployments,
+            language=cfg.guardrails.language_pii,
+        ),
     )
     app = App(
         "app",
@@ -73,6 +79,19 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                     deployments=cfg.openai.deployments,
                     default_deployment=cfg.openai.first_of_tier("small").alias,
                     app_insights_connection_string=monitoring.app_insights.connection_string,
+                    content_safety_endpoint=ai.content_safety_endpoint,
+                    language_endpoint=ai.language_endpoint,
+                    embedding_model_dir=MODEL_ARCHIVE_DIR,
+                    # The ML component comes later; its names are fixed by infra.naming.
+                    azureml=AzureMLTarget(
+                        subscription_id=client.subscription_id,
+                        resource_group=names.resource_group,
+                        workspace=names.ml_workspace,
+                        compute=names.gpu_cluster,
+                        regression_set=cfg.ml.regression_set,
+                        base_model=cfg.ml.base_model,
+                        production_model=cfg.ml.production_model,
+                    ),
                 )
             ),
         ),
@@ -91,6 +110,23 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             key_vault_purge_protection=cfg.key_vault.purge_protection,
         ),
     )
+    grants = [
+        RoleGrant("openai-user", "Cognitive Services OpenAI User", ai.openai.id),
+        RoleGrant("content-safety-user", "Cognitive Services User", ai.content_safety.id),
+        RoleGrant("storage-blob-owner", "Storage Blob Data Owner", app.storage_account.id),
+        RoleGrant("storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id),
+        RoleGrant("ml-data-scientist", "AzureML Data Scientist", ml.workspace.id),
+        # The pipeline's register step registers the model as the compute's identity.
+        RoleGrant(
+            "gpu-cluster-ml-data-scientist",
+            "AzureML Data Scientist",
+            ml.workspace.id,
+            principal_id=ml.gpu_cluster_principal_id,
+            principal_name=f"{names.ml_workspace}/{names.gpu_cluster}",
+        ),
+    ]
+    if ai.language is not None:
+        grants.append(RoleGrant("language-user", "Cognitive Services User", ai.language.id))
     security = Security(
         "security",
         SecurityArgs(
@@ -98,13 +134,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             tenant_id=client.tenant_id,
             subscription_id=client.subscription_id,
             principal_id=app.principal_id,
-            grants=[
-                RoleGrant("openai-user", "Cognitive Services OpenAI User", ai.openai.id),
-                RoleGrant("content-safety-user", "Cognitive Services User", ai.content_safety.id),
-                RoleGrant("storage-blob-owner", "Storage Blob Data Owner", app.storage_account.id),
-                RoleGrant("storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id),
-                RoleGrant("ml-data-scientist", "AzureML Data Scientist", ml.workspace.id),
-            ],
+            grants=grants,
             cosmos_account_name=data.account.name,
             cosmos_account_id=data.account.id,
             cosmos_database=database,
@@ -170,6 +200,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             ),
         }
     )
+    if ai.language is not None:
+        outputs.update({"languageAccount": ai.language.name, "languageEndpoint": ai.language_endpoint})
     return outputs
 
 

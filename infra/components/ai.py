@@ -1,6 +1,7 @@
-"""AI: the Azure OpenAI account with the configured model deployments, and Azure AI Content Safety.
+"""AI: the Azure OpenAI account with the configured model deployments, Azure AI Content Safety and,
+when ``guardrails.languagePii`` is on, an Azure AI Language account for the guardrails' PII check.
 
-Both accounts have local (key) auth disabled and a custom subdomain, which Entra ID tokens require.
+Every account has local (key) auth disabled and a custom subdomain, which Entra ID tokens require.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ class AIArgs:
     placement: Placement
     openai_location: str
     deployments: Sequence[ModelDeployment]
+    language: bool = False  # the Azure AI Language account (PII entity recognition)
 
 
 class AI(pulumi.ComponentResource):
     openai: cognitiveservices.Account
     content_safety: cognitiveservices.Account
+    language: cognitiveservices.Account | None
     deployments: dict[str, cognitiveservices.Deployment]
 
     def __init__(self, name: str, args: AIArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -33,6 +36,12 @@ class AI(pulumi.ComponentResource):
         self.openai = self._account("openai", "OpenAI", p.names.openai_account, args.openai_location, p)
         self.content_safety = self._account(
             "content-safety", "ContentSafety", p.names.content_safety_account, p.location, p
+        )
+        # Language's standard tier is "S" (S0 is the other services' name for it).
+        self.language = (
+            self._account("language", "TextAnalytics", p.names.language_account, p.location, p, sku="S")
+            if args.language
+            else None
         )
 
         # Azure OpenAI rejects concurrent deployment changes on one account (409): chain them.
@@ -60,12 +69,19 @@ class AI(pulumi.ComponentResource):
         self.content_safety_endpoint: pulumi.Output[str] = self.content_safety.properties.apply(
             lambda props: props.endpoint
         )
+        self.language_endpoint: pulumi.Output[str] | None = (
+            self.language.properties.apply(lambda props: props.endpoint) if self.language else None
+        )
         self.register_outputs(
-            {"openai_endpoint": self.openai_endpoint, "content_safety_endpoint": self.content_safety_endpoint}
+            {
+                "openai_endpoint": self.openai_endpoint,
+                "content_safety_endpoint": self.content_safety_endpoint,
+                "language_endpoint": self.language_endpoint,
+            }
         )
 
     def _account(
-        self, name: str, kind: str, account_name: str, location: str, p: Placement
+        self, name: str, kind: str, account_name: str, location: str, p: Placement, *, sku: str = "S0"
     ) -> cognitiveservices.Account:
         return cognitiveservices.Account(
             name,
@@ -73,7 +89,7 @@ class AI(pulumi.ComponentResource):
             resource_group_name=p.resource_group_name,
             location=location,
             kind=kind,
-            sku=cognitiveservices.SkuArgs(name="S0"),
+            sku=cognitiveservices.SkuArgs(name=sku),
             identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
             properties=cognitiveservices.AccountPropertiesArgs(
                 custom_sub_domain_name=account_name,

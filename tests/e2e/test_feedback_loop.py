@@ -77,7 +77,8 @@ def test_feedback_to_canary_rollback_and_promotion(loop_stack: Stack) -> None:
     assert len(examples) == 10
     assert all("jane.doe@example.com" not in str(e["messages"]) for e in examples)
     runs = stack.call(stack.platform.store.query("training_runs", {"dataset_id": "contoso.mobile"}))
-    assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["gate_passed"] is True
+    assert len(runs) == 1 and runs[0]["status"] == "completed", runs[0].get("error") if runs else "no run"
+    assert runs[0]["gate_passed"] is True, runs[0].get("gate")
     first = wait_for(lambda: stack.call(stack.platform.rollouts.live()))
     assert len(first) == 1 and first[0].status == "canary" and first[0].target_alias == "gpt-4o-mini"
 
@@ -101,6 +102,9 @@ def test_feedback_to_canary_rollback_and_promotion(loop_stack: Stack) -> None:
     # 3. more feedback -> a second run -> a healthy canary -> promoted: it then serves all of gpt-4o-mini
     ask_and_rate(stack, client, TOPICS[10:])
     drive(stack)
+    runs = stack.call(stack.platform.store.query("training_runs", {"dataset_id": "contoso.mobile"},
+                                                 order_by="submitted_at"))
+    assert len(runs) == 2 and runs[1]["status"] == "completed", runs[-1].get("error")
     second = wait_for(lambda: [r for r in stack.call(stack.platform.rollouts.live()) if r.id != first[0].id])
     assert second[0].status == "canary"
     for _ in range(30):

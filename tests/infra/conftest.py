@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                     "tenantId": TENANT,
                 },
             }
+        if typ == "azure-native:machinelearningservices:Compute":
+            return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:applicationinsights:Component":
             return {
                 "connectionString": "InstrumentationKey=11111111-2222-3333-4444-555555555555;"
@@ -214,6 +216,23 @@ def stack_values() -> Callable[[], dict[str, Any]]:
     return lambda: json.loads(json.dumps(dev_stack_values()))
 
 
+@pytest.fixture
+def deployed_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[ProgramRun], Any]]:
+    """``deployed_settings(run)``: the environment set to the run's app settings, read into ``Settings``.
+    The process-wide settings cache is cleared afterwards, so nothing read here outlives the test."""
+    from shared.config import Settings, reset_settings_cache
+
+    def apply(run: ProgramRun) -> Settings:
+        for setting in run.one("web:WebApp").inputs["siteConfig"]["appSettings"]:
+            monkeypatch.setenv(setting["name"], setting["value"])
+        reset_settings_cache()
+        return Settings()
+
+    yield apply
+    monkeypatch.undo()
+    reset_settings_cache()
+
+
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     """The whole program, run once on the example stack with a few values changed."""
@@ -221,5 +240,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     values = dev_stack_values()
     values["tags"] = {"cost-center": "ai-platform", "team": "llmops"}
     values["alerts"] = {**values["alerts"], "latencyP95Ms": 750, "error5xxPercent": 3.5}
+    values["ml"] = {**values["ml"], "regressionSet": "azureml:llmops-regression-set:1"}
     values["functionApp"] = {**values["functionApp"], "packagePath": str(root / "dist" / "function-app.zip")}
     return run_program(values, "test", root)

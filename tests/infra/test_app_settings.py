@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from infra.app_settings import HOST_SETTINGS, is_read_by_app, setting_env_names, settings_env_names
 from shared.config import Settings
-from tests.infra.conftest import ProgramRun
+from tests.infra.conftest import SUBSCRIPTION, ProgramRun
 
 DEPLOYMENT_KEYS = {
     "alias", "endpoint", "deployment", "api_version", "model", "tier",
@@ -38,6 +39,59 @@ def test_the_app_reads_the_settings_as_deployed(platform: ProgramRun, monkeypatc
     assert settings.cosmos_key is None
     assert settings.default_deployment == platform.config.openai.first_of_tier("small").alias
     assert settings.applicationinsights_connection_string.startswith("InstrumentationKey=")
+
+
+def test_guardrails_use_content_safety_and_the_packaged_encoder(platform: ProgramRun, deployed_settings):
+    from llmops.packaging import MODEL_ARCHIVE_DIR
+    from shared.embeddings.minilm import APP_ROOT, resolve_model_dir
+
+    settings = deployed_settings(platform)
+    assert settings.content_safety_endpoint == platform.outputs["contentSafetyEndpoint"]
+    assert settings.content_safety_endpoint == "https://cs-llmops-test.cognitiveservices.azure.com/"
+    assert settings.content_safety_key is None  # the managed identity (Cognitive Services User), never a key
+    assert settings.embedding_model_dir == Path(MODEL_ARCHIVE_DIR)
+    assert resolve_model_dir(settings.embedding_model_dir) == APP_ROOT / "models" / "all-MiniLM-L6-v2"
+
+
+async def test_the_deployed_settings_build_the_guardrail_service(platform: ProgramRun, deployed_settings):
+    """Every policy loads against the deployed settings, with the Content Safety adapter wired in (the
+    clients are built; nothing calls Azure)."""
+    from shared.guardrails.azure_content_safety import ContentSafetyClient
+    from shared.guardrails.service import GuardrailService
+
+    service = GuardrailService.from_settings(deployed_settings(platform))
+    policy, _ = service.policy_for("any-tenant", "any-app")
+    rules = [rule for stage in ("input", "output") for rule in getattr(policy, f"{stage}_rules")]
+    clients = {type(rule.check.azure) for rule in rules if rule.check.azure is not None}
+    assert clients == {ContentSafetyClient}  # injection, toxicity, groundedness: Content Safety in Azure
+    for rule in rules:
+        if rule.check.azure is not None:
+            assert rule.check.azure.endpoint == "https://cs-llmops-test.cognitiveservices.azure.com"
+            await rule.check.azure.close()
+
+
+def test_the_deployed_settings_configure_retraining_in_azure_ml(platform: ProgramRun, deployed_settings):
+    from shared.retraining.runner import build_training_runner
+    from shared.retraining.serving import ServingConfig
+
+    settings = deployed_settings(platform)
+    assert settings.training_runner == "azureml"
+    assert settings.azureml_subscription_id == SUBSCRIPTION
+    assert settings.azureml_resource_group == platform.outputs["resourceGroup"] == "rg-llmops-test"
+    assert settings.azureml_workspace == platform.outputs["mlWorkspace"] == "mlw-llmops-test"
+    assert settings.azureml_gpu_compute == platform.outputs["gpuCluster"] == "gpu-cluster"
+    # every step on the cluster: the register step needs its identity, serverless has none to give
+    assert settings.azureml_cpu_compute == "gpu-cluster"
+    runner = build_training_runner(settings)  # the MLClient is made on first use: no Azure access here
+    assert runner.kind == "azureml"
+    assert (runner.gpu_compute, runner.cpu_compute) == ("gpu-cluster", "gpu-cluster")
+    assert runner.experiment_name == settings.azureml_experiment
+    default_base_model = Settings.model_fields["training_base_model"].default
+    assert runner.params.base_model == settings.training_base_model == default_base_model
+    assert "LLMOPS_TRAINING_BASE_MODEL" not in _app_settings(platform)  # ml.baseModel unset: the code's default
+    assert settings.training_production_model is None  # ml.productionModel unset: candidates face the base model
+    assert runner.regression_set == settings.training_regression_set == "azureml:llmops-regression-set:1"
+    assert ServingConfig.from_settings(settings).endpoint_name == settings.serving_endpoint_name
 
 
 def test_the_gateway_loads_the_deployments_as_deployed(platform: ProgramRun, monkeypatch: pytest.MonkeyPatch):

@@ -61,6 +61,8 @@ def test_misspelled_key_is_reported_as_unknown(stack_values):
         ("alerts", "windowMinutes", 7, "llmops:alerts.windowMinutes"),
         ("budget", "dailyUsd", "lots", "llmops:budget.dailyUsd"),
         ("keyVault", "softDeleteRetentionDays", 3, "llmops:keyVault.softDeleteRetentionDays"),
+        ("guardrails", "languagePii", "sometimes", "llmops:guardrails.languagePii"),
+        ("ml", "regressionSet", "/home/me/regression.jsonl", "llmops:ml.regressionSet"),
     ],
 )
 def test_invalid_values_fail_with_their_key(stack_values, section, key, value, fragment):

@@ -10,6 +10,7 @@ import pytest
 
 from infra.components.data import SERVERLESS, VECTOR_SEARCH
 from infra.components.security import COSMOS_DATA_CONTRIBUTOR, ROLES
+from infra.naming import Names, stable_guid
 from tests.infra.conftest import SUBSCRIPTION, ProgramRun
 
 
@@ -133,13 +134,22 @@ def _resource_id(platform: ProgramRun, typ: str, logical_name: str) -> str:
     return next(r.id for r in platform.of_type(typ) if r.name == logical_name)
 
 
+FUNCTION_APP = "principal-of-function-app"
+GPU_CLUSTER = "principal-of-gpu-cluster"
+
+
 def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: ProgramRun):
-    expected_scope = {
-        "Cognitive Services OpenAI User": _resource_id(platform, "cognitiveservices:Account", "openai"),
-        "Cognitive Services User": _resource_id(platform, "cognitiveservices:Account", "content-safety"),
-        "Storage Blob Data Owner": _resource_id(platform, "storage:StorageAccount", "storage"),
-        "Storage Queue Data Contributor": _resource_id(platform, "storage:StorageAccount", "storage"),
-        "AzureML Data Scientist": _resource_id(platform, "machinelearningservices:Workspace", "workspace"),
+    workspace = _resource_id(platform, "machinelearningservices:Workspace", "workspace")
+    storage = _resource_id(platform, "storage:StorageAccount", "storage")
+    openai = _resource_id(platform, "cognitiveservices:Account", "openai")
+    content_safety = _resource_id(platform, "cognitiveservices:Account", "content-safety")
+    expected = {
+        (FUNCTION_APP, "Cognitive Services OpenAI User", openai),
+        (FUNCTION_APP, "Cognitive Services User", content_safety),
+        (FUNCTION_APP, "Storage Blob Data Owner", storage),
+        (FUNCTION_APP, "Storage Queue Data Contributor", storage),
+        (FUNCTION_APP, "AzureML Data Scientist", workspace),  # submits pipelines, deploys candidates
+        (GPU_CLUSTER, "AzureML Data Scientist", workspace),  # the register step, as the compute's identity
     }
     role_by_id = {role_id: role for role, role_id in ROLES.items()}
     assignments = platform.of_type("authorization:RoleAssignment")
@@ -149,13 +159,26 @@ def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: 
         role_id = inputs["roleDefinitionId"].rsplit("/", 1)[-1]
         assert inputs["roleDefinitionId"].startswith(f"/subscriptions/{SUBSCRIPTION}/providers/")
         role = role_by_id[role_id]  # only the known, narrow data roles: no Owner/Contributor
-        assert inputs["scope"] == expected_scope[role], role
-        assert inputs["principalId"] == "principal-of-function-app"
         assert inputs["principalType"] == "ServicePrincipal"
-        granted.add(role)
-    assert granted == set(expected_scope)
-    assert len(assignments) == len(expected_scope)
+        granted.add((inputs["principalId"], role, inputs["scope"]))
+    assert granted == expected
+    assert len(assignments) == len(expected)
     assert len({a.inputs["roleAssignmentName"] for a in assignments}) == len(assignments)
+
+
+def test_role_assignment_names_are_stable_guids(platform: ProgramRun):
+    names = Names("llmops", "test")
+    by_key = {a.name.removeprefix("role-"): a.inputs for a in platform.of_type("authorization:RoleAssignment")}
+    data_scientist = ROLES["AzureML Data Scientist"]
+    gpu = by_key["gpu-cluster-ml-data-scientist"]
+    assert gpu["principalId"] == GPU_CLUSTER
+    assert gpu["roleAssignmentName"] == stable_guid(
+        f"{names.ml_workspace}/{names.gpu_cluster}", "gpu-cluster-ml-data-scientist", data_scientist
+    )
+    # The Function App's names are what they were before other identities got roles (no re-creation).
+    assert by_key["ml-data-scientist"]["roleAssignmentName"] == stable_guid(
+        names.function_app, "ml-data-scientist", data_scientist
+    )
 
 
 def test_cosmos_data_role_is_scoped_to_the_database(platform: ProgramRun):
@@ -163,7 +186,7 @@ def test_cosmos_data_role_is_scoped_to_the_database(platform: ProgramRun):
     assignment = platform.one("cosmosdb:SqlResourceSqlRoleAssignment").inputs
     assert assignment["roleDefinitionId"] == f"{cosmos_id}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
     assert assignment["scope"] == f"{cosmos_id}/dbs/llmops"
-    assert assignment["principalId"] == "principal-of-function-app"
+    assert assignment["principalId"] == FUNCTION_APP
 
 
 @pytest.mark.parametrize("scope_pattern", [r"^/subscriptions/[^/]+$", r"^/subscriptions/[^/]+/resourceGroups/[^/]+$"])
