@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from shared.api.errors import ApiError
 from shared.limits.policy import LimitsPolicy
-from shared.store import DocumentStore, Filter, PreconditionFailedError
+from shared.store import DocumentStore, Filter, Increment, PreconditionFailedError
 
 log = logging.getLogger(__name__)
 CONTAINER = "usage_counters"
@@ -137,7 +137,7 @@ class Limiter:
     # -- admission ------------------------------------------------------------------------
     async def reserve(self, windows: list[Window], *, tokens: int, cost_usd: float) -> Reservation:
         """Take every window or none; raise ``LimitExceeded`` (429) naming the meter that refused."""
-        results = await asyncio.gather(*(self._take(w) for w in windows), return_exceptions=True)
+        results = await self._take_all(windows)
         taken = [w for w, r in zip(windows, results, strict=True) if r is None]
         refused = [w for w, r in zip(windows, results, strict=True) if isinstance(r, PreconditionFailedError)]
         failed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, PreconditionFailedError)]
@@ -154,12 +154,24 @@ class Limiter:
             raise LimitExceeded(window, meter, self.headers(windows))
         return Reservation(windows, tokens, to_nanos(cost_usd), self.headers(windows))
 
-    async def _take(self, window: Window) -> None:
-        doc = await self._store.increment(
-            CONTAINER, window.doc_id, window.scope, {m.field: m.amount for m in window.meters},
-            condition=[Filter(m.field, "<=", m.limit - m.amount) for m in window.meters], defaults=window.defaults())
-        for meter in window.meters:
-            meter.used_after = int(doc.get(meter.field) or 0)
+    async def _take_all(self, windows: list[Window]) -> list[BaseException | None]:
+        """One conditional increment per window, sent as one batch; ``None`` where it was taken."""
+        items = [Increment(w.doc_id, w.scope, {m.field: m.amount for m in w.meters},
+                           [Filter(m.field, "<=", m.limit - m.amount) for m in w.meters], w.defaults())
+                 for w in windows]
+        try:
+            docs = await self._store.increment_many(CONTAINER, items)
+        except Exception as exc:  # the store is unreachable: every window failed
+            return [exc for _ in windows]
+        results: list[BaseException | None] = []
+        for window, doc in zip(windows, docs, strict=True):
+            if isinstance(doc, BaseException):
+                results.append(doc)
+                continue
+            for meter in window.meters:
+                meter.used_after = int(doc.get(meter.field) or 0)
+            results.append(None)
+        return results
 
     async def _explain(self, window: Window) -> None:
         """Which meter of a refused window is full (one read, on the refusal path only)."""

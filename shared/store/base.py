@@ -71,6 +71,17 @@ def check_field(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """One ``increment`` of a batch (see ``DocumentStore.increment_many``)."""
+
+    id: str
+    partition_key: str
+    increments: Mapping[str, float]
+    condition: Sequence[Filter] = ()
+    defaults: Mapping[str, Any] | None = None
+
+
 @runtime_checkable
 class DocumentStore(Protocol):
     """What the core needs from a document database."""
@@ -123,3 +134,7 @@ class DocumentStore(Protocol):
         With ``condition`` the update applies only when every filter holds for the document as it is
         before the update; otherwise ``PreconditionFailedError`` is raised and nothing changes.
         """
+
+    async def increment_many(self, container: str, items: Sequence[Increment]) -> list[Document | StoreError]:
+        """Several independent ``increment`` calls at once (each atomic on its own document); a failed
+        one comes back as its ``StoreError`` in its place. Cheaper than one call each on every adapter."""

@@ -22,8 +22,10 @@ from shared.store.base import (
     ConflictError,
     Document,
     Filter,
+    Increment,
     NotFoundError,
     PreconditionFailedError,
+    StoreError,
     StoreUnavailableError,
     as_filters,
     check_field,
@@ -279,6 +281,16 @@ class CosmosDocumentStore:
                 if exc.status_code != 409:  # someone created it meanwhile: patch again
                     raise self._translate(exc, f"{container_name}/{id}") from exc
         raise StoreUnavailableError(f"{container_name}/{id}: increment did not settle")
+
+    async def increment_many(self, container_name: str, items: Sequence[Increment]) -> list[Document | StoreError]:
+        async def one(item: Increment) -> Document | StoreError:
+            try:
+                return await self.increment(container_name, item.id, item.partition_key, item.increments,
+                                            condition=item.condition, defaults=item.defaults)
+            except (NotFoundError, PreconditionFailedError) as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
 
     @staticmethod
     def _body(doc: Document) -> Document:

@@ -23,8 +23,10 @@ from shared.store.base import (
     ConflictError,
     Document,
     Filter,
+    Increment,
     NotFoundError,
     PreconditionFailedError,
+    StoreError,
     StoreUnavailableError,
     as_filters,
     check_field,
@@ -318,32 +320,50 @@ class SqliteDocumentStore:
         condition: Sequence[Filter] = (),
         defaults: Mapping[str, Any] | None = None,
     ) -> Document:
-        for name in increments:
-            if "." in check_field(name):
-                raise ValueError("increment takes top-level fields only")
+        (result,) = await self.increment_many(container_name, [
+            Increment(id, partition_key, increments, condition, defaults)])
+        if isinstance(result, StoreError):
+            raise result
+        return result
 
-        def _increment(conn: sqlite3.Connection) -> Document:
+    async def increment_many(self, container_name: str, items: Sequence[Increment]) -> list[Document | StoreError]:
+        for item in items:
+            for name in item.increments:
+                if "." in check_field(name):
+                    raise ValueError("increment takes top-level fields only")
+
+        def _all(conn: sqlite3.Connection) -> list[Document | StoreError]:
             table = self._ensure_table(conn, container_name)
-            now = time.time()
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(
-                f'SELECT body, expires_at FROM "{table}" WHERE pk = ? AND id = ?', (str(partition_key), id)
-            ).fetchone()
-            if row is None or not self._alive(row[1], now):
-                if defaults is None:
-                    conn.execute("ROLLBACK")
-                    raise NotFoundError(f"{container_name}/{id} not found")
-                doc: Document = {**defaults, "id": id, container(container_name).partition_key: partition_key}
-            else:
-                doc = _loads(row[0])
-            if not all(matches(doc, flt) for flt in condition):
-                conn.execute("ROLLBACK")
-                raise PreconditionFailedError(f"{container_name}/{id}: condition not met")
-            for name, amount in increments.items():
-                doc[name] = (doc.get(name) or 0) + amount
-            prepared = self._prepare(container_name, doc, now)
-            conn.execute(_insert(table), prepared)
-            conn.execute("COMMIT")
-            return _loads(prepared[5])
+            results: list[Document | StoreError] = []
+            for item in items:  # one thread hop for the batch; one transaction per document
+                try:
+                    results.append(self._increment_one(conn, table, container_name, item))
+                except (NotFoundError, PreconditionFailedError) as exc:
+                    results.append(exc)
+            return results
 
-        return await self._run(_increment)
+        return await self._run(_all)
+
+    def _increment_one(self, conn: sqlite3.Connection, table: str, container_name: str, item: Increment) -> Document:
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute(
+            f'SELECT body, expires_at FROM "{table}" WHERE pk = ? AND id = ?', (str(item.partition_key), item.id)
+        ).fetchone()
+        if row is None or not self._alive(row[1], now):
+            if item.defaults is None:
+                conn.execute("ROLLBACK")
+                raise NotFoundError(f"{container_name}/{item.id} not found")
+            key_field = container(container_name).partition_key
+            doc: Document = {**item.defaults, "id": item.id, key_field: item.partition_key}
+        else:
+            doc = _loads(row[0])
+        if not all(matches(doc, flt) for flt in item.condition):
+            conn.execute("ROLLBACK")
+            raise PreconditionFailedError(f"{container_name}/{item.id}: condition not met")
+        for name, amount in item.increments.items():
+            doc[name] = (doc.get(name) or 0) + amount
+        prepared = self._prepare(container_name, doc, now)
+        conn.execute(_insert(table), prepared)
+        conn.execute("COMMIT")
+        return _loads(prepared[5])

@@ -101,3 +101,18 @@ async def test_ping_and_unknown_container(store: DocumentStore) -> None:
     await store.ping()
     with pytest.raises(KeyError):
         await store.get("no_such_container", "a", "a")
+
+
+async def test_increment_many_takes_each_document_on_its_own(store: DocumentStore) -> None:
+    from shared.store import Increment, PreconditionFailedError
+
+    await store.increment("tenants", "full", "full", {"used": 10}, defaults={"used": 0})
+    results = await store.increment_many("tenants", [
+        Increment("a", "a", {"used": 5}, [Filter("used", "<=", 5)], {"used": 0}),
+        Increment("full", "full", {"used": 5}, [Filter("used", "<=", 5)], {"used": 0}),
+        Increment("missing", "missing", {"used": 1}),
+    ])
+    assert results[0]["used"] == 5
+    assert isinstance(results[1], PreconditionFailedError)
+    assert isinstance(results[2], NotFoundError)
+    assert (await store.get("tenants", "full", "full"))["used"] == 10
