@@ -47,6 +47,10 @@ class Check:
     # Which parts of a request an input rule reads: user messages, and supplied documents (indirect attacks).
     reads_context_on_input: ClassVar[bool] = False
     last_user_message_only: ClassVar[bool] = False
+    # Judge only the new turn (the user messages after the last assistant reply): earlier turns were
+    # checked when they were new, and re-judging the whole history on every turn multiplies both the
+    # cost and the chance of a false block. A rule's ``history: true`` option judges every turn.
+    latest_turn_only: bool = False
 
     def __init__(self, options: CheckOptions, *, base_dir: Any = None, azure: Any = None) -> None:
         self.options = options

@@ -67,6 +67,7 @@ def _pii_finding(spans: list[Span]) -> Finding:
 class InjectionOptions(CheckOptions):
     scan_context: bool = True  # also scan supplied documents and tool results (indirect injection)
     max_windows: int = Field(default=16, ge=1, le=256)
+    history: bool = False  # also judge the user turns before the last assistant reply
 
 
 @register
@@ -81,6 +82,7 @@ class InjectionCheck(Check):
         super().__init__(options, **kwargs)
         self.detector = InjectionDetector(max_windows=options.max_windows)
         self.reads_context_on_input = options.scan_context
+        self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
         score, detail = self.detector.score(text)
@@ -97,7 +99,7 @@ class InjectionCheck(Check):
 
 
 class ToxicityOptions(CheckOptions):
-    pass
+    history: bool = False  # on input: also judge the user turns before the last assistant reply
 
 
 @register
@@ -110,6 +112,7 @@ class ToxicityCheck(Check):
     def __init__(self, options: ToxicityOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
         self.detector = ToxicityDetector()
+        self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
         score, detail = self.detector.score(text)

@@ -233,7 +233,12 @@ def limit_blas_threads(threads: int) -> None:
 def _input_targets(rule: BoundRule, messages: list[dict[str, Any]], context_docs: list[str]) -> list[_Target]:
     check = rule.check
     targets: list[_Target] = []
+    first = 0
+    if check.latest_turn_only:  # the new turn: everything after the last assistant reply
+        first = next((i + 1 for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "assistant"), 0)
     for index, message in enumerate(messages):
+        if index < first:
+            continue
         role = message.get("role")
         is_document = role in DOCUMENT_ROLES
         if role != "user" and not (is_document and check.reads_context_on_input):
