@@ -335,35 +335,39 @@ class SqliteDocumentStore:
         def _all(conn: sqlite3.Connection) -> list[Document | StoreError]:
             table = self._ensure_table(conn, container_name)
             results: list[Document | StoreError] = []
-            for item in items:  # one thread hop for the batch; one transaction per document
-                try:
-                    results.append(self._increment_one(conn, table, container_name, item))
-                except (NotFoundError, PreconditionFailedError) as exc:
-                    results.append(exc)
+            now = time.time()
+            conn.execute("BEGIN IMMEDIATE")  # one transaction for the batch; each document decided on its own
+            try:
+                for item in items:
+                    try:
+                        results.append(self._increment_one(conn, table, container_name, item, now))
+                    except (NotFoundError, PreconditionFailedError) as exc:
+                        results.append(exc)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             return results
 
         return await self._run(_all)
 
-    def _increment_one(self, conn: sqlite3.Connection, table: str, container_name: str, item: Increment) -> Document:
-        now = time.time()
-        conn.execute("BEGIN IMMEDIATE")
+    def _increment_one(self, conn: sqlite3.Connection, table: str, container_name: str, item: Increment,
+                       now: float) -> Document:
+        """Inside the caller's transaction: raise without writing when the document refuses."""
         row = conn.execute(
             f'SELECT body, expires_at FROM "{table}" WHERE pk = ? AND id = ?', (str(item.partition_key), item.id)
         ).fetchone()
         if row is None or not self._alive(row[1], now):
             if item.defaults is None:
-                conn.execute("ROLLBACK")
                 raise NotFoundError(f"{container_name}/{item.id} not found")
             key_field = container(container_name).partition_key
             doc: Document = {**item.defaults, "id": item.id, key_field: item.partition_key}
         else:
             doc = _loads(row[0])
         if not all(matches(doc, flt) for flt in item.condition):
-            conn.execute("ROLLBACK")
             raise PreconditionFailedError(f"{container_name}/{item.id}: condition not met")
         for name, amount in item.increments.items():
             doc[name] = (doc.get(name) or 0) + amount
         prepared = self._prepare(container_name, doc, now)
         conn.execute(_insert(table), prepared)
-        conn.execute("COMMIT")
         return _loads(prepared[5])
