@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from llmops.devhost import SIMULATOR_KEY, local_deployments  # noqa: E402
-from tests.support.services import free_port, wait_for_port  # noqa: E402
+from shared.retraining.metrics import percentile  # noqa: E402
+from tests.support.services import free_port, running_process  # noqa: E402
 
 
 @dataclass
@@ -35,14 +35,6 @@ class LoadResult:
     def row(self) -> str:
         return (f"{self.rps:>9.0f} {self.p50_ms:>8.2f} {self.p95_ms:>8.2f} {self.p99_ms:>8.2f} "
                 f"{self.errors:>6d}/{self.requests}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def hey(url: str, *, requests: int, concurrency: int, body: bytes, headers: dict[str, str]) -> LoadResult:
@@ -69,19 +61,8 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "llmops", *args]
 
 
-@contextmanager
 def process(command: list[str], port: int, env: dict[str, str] | None = None):
-    proc = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, 60, proc)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return running_process(command, port, env=env, cwd=REPO)
 
 
 def gateway_env(data_dir: Path, simulator_url: str, **extra: str) -> dict[str, str]:

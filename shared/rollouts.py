@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.deployments import Deployment
+from shared.retraining.metrics import percentile
 from shared.store import DocumentStore, Filter, PreconditionFailedError
 
 ROLLOUTS = "model_rollouts"
@@ -77,13 +78,6 @@ class Decision(BaseModel):
     at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 
-def _p95(values: list[float]) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
 def _failed_on(record: dict[str, Any], alias: str | None) -> bool:
     """Did this deployment fail the request? Its failed attempt counts even when failover saved the request."""
     if alias is not None and any(a.get("deployment") == alias and a.get("status") != 200
@@ -101,8 +95,9 @@ def signals_of(records: list[dict[str, Any]], feedback: list[dict[str, Any]], al
     return Signals(
         requests=len(served),
         error_rate=errors / len(served) if served else 0.0,
-        p95_latency_ms=_p95([float(r.get("latency_ms") or 0.0) for r in served
-                             if int(r.get("status") or 0) < 400 and (alias is None or r.get("deployment") == alias)]),
+        p95_latency_ms=percentile([float(r.get("latency_ms") or 0.0) for r in served
+                             if int(r.get("status") or 0) < 400 and (alias is None or r.get("deployment") == alias)],
+                                  95),
         guardrail_rate=interventions / len(served) if served else 0.0,
         feedback=len(scores),
         feedback_score=sum(scores) / len(scores) if scores else None,

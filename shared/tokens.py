@@ -132,7 +132,8 @@ def message_text(message: Mapping[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+        return "\n".join(str(part.get("text", "")) for part in content
+                         if isinstance(part, Mapping) and part.get("type") == "text")
     return ""
 
 

@@ -25,6 +25,7 @@ from shared.feedback import dedup
 from shared.feedback.policy import FeedbackPolicy, FeedbackPolicyError, feedback_policy
 from shared.store import ConflictError, DocumentStore, Filter, NotFoundError, PreconditionFailedError
 from shared.tenants import TenantDirectory
+from shared.tokens import message_text
 
 EXAMPLES = "training_examples"
 DATASETS = "datasets"
@@ -185,11 +186,8 @@ class CurationService:
         redactions = 0
         messages = []
         for message in transcript["messages"]:
-            content = message.get("content")
-            if isinstance(content, list):  # keep the text parts of multi-part content
-                content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("text"))
-            if not isinstance(content, str) or message.get("role") not in ("system", "developer", "user",
-                                                                          "assistant"):
+            content = message_text(message)  # the text parts of multi-part content
+            if not content or message.get("role") not in ("system", "developer", "user", "assistant"):
                 continue
             clean, count = self._redact(content)
             redactions += count

@@ -16,24 +16,14 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from shared.tokens import message_text
+
 _SECTION = re.compile(r"<(context|document)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 DOCUMENT_ROLES = frozenset({"tool", "function"})
 
 
 class ContextError(ValueError):
     """The ``context`` field is malformed (reported to the client as a 400)."""
-
-
-def message_text(message: dict[str, Any]) -> str:
-    """The text of a message whose content is a string or a list of parts (text parts only)."""
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
 
 
 def context_documents(extension: object, messages: Iterable[dict[str, Any]] = ()) -> list[str]:

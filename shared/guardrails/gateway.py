@@ -50,11 +50,12 @@ class RequestGuardrails:
             raise ApiError.bad_request(str(exc), param="context", code="invalid_context") from exc
         self.question = last_user_text(ctx.messages)
         try:
-            self.service.policy_for(self.tenant_id, self.app_id, self.section)
+            _, self.app_guardrails = self.service.policy_for(self.tenant_id, self.app_id, self.section)
         except PolicyError as exc:  # a broken app configuration: fall back to the default policy, loudly
             log.warning("guardrails: %s; using the default policy", exc)
             ctx.record["guardrails_policy_error"] = str(exc)[:300]
             self.section = None
+            self.app_guardrails = AppGuardrails()
 
     def _record(self, verdicts: list[Verdict], policy: str) -> None:
         records = self.ctx.record.setdefault("guardrails", [])
@@ -69,7 +70,7 @@ class RequestGuardrails:
     @property
     def concurrent(self) -> bool:
         """Whether judging input checks may run while the model works (see AppGuardrails)."""
-        return AppGuardrails.parse(self.section).concurrent_input_checks
+        return self.app_guardrails.concurrent_input_checks
 
     async def check_input(self, phase: InputPhase = "all") -> None:
         result = await self.service.check_input(self.tenant_id, self.app_id, self.ctx.messages, self.documents,

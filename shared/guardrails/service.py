@@ -22,13 +22,14 @@ from typing import Any, Literal
 from opentelemetry import metrics, trace
 
 from shared.guardrails.checks import ScanContext
-from shared.guardrails.context import DOCUMENT_ROLES, message_text
+from shared.guardrails.context import DOCUMENT_ROLES
 from shared.guardrails.detectors import TopicsCheck, TopicsOptions
 from shared.guardrails.pii import redact_spans
 from shared.guardrails.policy import AppGuardrails, BoundRule, GuardrailPolicy, PolicySet
 from shared.guardrails.streaming import StreamGuard
 from shared.guardrails.verdicts import Action, Finding, Stage, Verdict
 from shared.observability import names
+from shared.tokens import message_text
 
 _meter = metrics.get_meter(names.INSTRUMENTATION_SCOPE)
 _verdict_counter = _meter.create_counter(

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2
@@ -28,7 +25,7 @@ from shared.store import DocumentStore
 from shared.store.cosmos import CosmosDocumentStore
 from shared.store.sqlite import SqliteDocumentStore
 from shared.tenants import TenantDirectory
-from tests.support.services import COSMOS_EMULATOR_KEY, free_port, wait_for_port
+from tests.support.services import COSMOS_EMULATOR_KEY, free_port, running_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -41,19 +38,8 @@ TPM = 2500
 MESSAGES = [{"role": "user", "content": "Summarise our refund policy for a customer in two sentences."}]
 
 
-@contextmanager
-def process(args: list[str], port: int, env: dict[str, str]) -> Iterator[None]:
-    proc = subprocess.Popen([sys.executable, "-m", "llmops", *args], cwd=REPO, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, 90, proc)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def process(args: list[str], port: int, env: dict[str, str]):
+    return running_process([sys.executable, "-m", "llmops", *args], port, env=env, timeout_s=90)
 
 
 async def provision(store: DocumentStore) -> dict[str, str]:

@@ -36,6 +36,23 @@ def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | N
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 
+@contextmanager
+def running_process(command: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None,
+                    timeout_s: float = 60.0) -> Iterator[subprocess.Popen]:
+    """A server process started from the repo, yielded once it listens on ``port``; stopped on exit."""
+    proc = subprocess.Popen(command, cwd=cwd or SERVICES_DIR.parents[1], env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, timeout_s, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _require_node_modules() -> None:
     if shutil.which("node") is None:
         raise RuntimeError("node is not installed: the integration tests need Node.js 20")
