@@ -27,7 +27,9 @@ tests/services/node_modules/.installed: tests/services/package.json tests/servic
 run: install
 	$(VENV)/bin/llmops dev
 
+# mypy first (strict on shared/ and functions/, see [tool.mypy]), then the suite (warnings are errors).
 test: install services
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 # The Function App deployment zip (.funcignore applied, reproducible): dist/function-app.zip
@@ -36,6 +38,7 @@ package: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .llmops tests/services/node_modules

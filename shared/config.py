@@ -237,6 +237,17 @@ class TrainingSettings(BaseModel):
     serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
     serving_local_api_key: str | None = None  # and its key
 
+    def azureml_workspace_ids(self) -> tuple[str, str, str]:
+        """(subscription, resource group, workspace) of the Azure ML workspace; a clear error naming what is unset."""
+        ids = {"azureml_subscription_id": self.azureml_subscription_id,
+               "azureml_resource_group": self.azureml_resource_group, "azureml_workspace": self.azureml_workspace}
+        missing = [name for name, value in ids.items() if not value]
+        if missing:
+            raise ValueError("the Azure ML runner needs " + ", ".join(f"LLMOPS_{n.upper()}" for n in missing))
+        subscription, group, workspace = ids.values()
+        assert subscription and group and workspace
+        return subscription, group, workspace
+
 
 class GuardrailSettings(BaseModel):
     """Guardrails (shared/guardrails): policies and the Azure services they may call."""
@@ -255,6 +266,12 @@ class GuardrailSettings(BaseModel):
     # multi-threaded BLAS on small matrices only thrashes (measured: 18 ms vs 250 ms per prompt under load).
     # 0 leaves numpy's default.
     guardrails_blas_threads: int = Field(default=1, ge=0)
+
+    @property
+    def resolved_guardrails_policy_dir(self) -> Path:
+        if self.guardrails_policy_dir.is_absolute():
+            return self.guardrails_policy_dir
+        return Path(__file__).resolve().parents[1] / self.guardrails_policy_dir
 
 
 class Settings(
@@ -277,12 +294,6 @@ class Settings(
     @property
     def resolved_sqlite_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "llmops.sqlite3"
-
-    @property
-    def resolved_guardrails_policy_dir(self) -> Path:
-        if self.guardrails_policy_dir.is_absolute():
-            return self.guardrails_policy_dir
-        return Path(__file__).resolve().parents[1] / self.guardrails_policy_dir
 
     @property
     def telemetry_dir(self) -> Path:

@@ -9,7 +9,7 @@ The list comes from ``LLMOPS_DEPLOYMENTS_JSON`` (the Pulumi program writes it) o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -84,7 +84,7 @@ class DeploymentRegistry:
             raise DeploymentConfigError(f"default deployment {default_alias!r} is not in the deployment list")
         self.default_alias = default_alias or (chat[0].alias if chat else None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Deployment]:
         return iter(self._by_alias.values())
 
     def __len__(self) -> int:

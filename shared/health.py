@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from shared.backends import ModelBackends
@@ -26,7 +27,7 @@ class HealthService:
         self._backends = backends
         self._cached: tuple[float, dict[str, Any]] | None = None
 
-    async def _timed(self, probe) -> dict[str, Any]:
+    async def _timed(self, probe: Awaitable[object]) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             await asyncio.wait_for(probe, PROBE_TIMEOUT_S)

@@ -17,11 +17,12 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import cast
 
 import orjson
 
 from shared.request_record import RequestRecord
-from shared.store import DocumentStore
+from shared.store import Document, DocumentStore
 
 log = logging.getLogger(__name__)
 CONTAINER = "request_log"
@@ -44,7 +45,7 @@ class RequestLog:
         self._max_buffer = max_buffer
         self._buffer: list[RequestRecord] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._backoff_s = 0.0
         self.written = 0
@@ -62,7 +63,8 @@ class RequestLog:
 
     def pending_record(self, tenant_id: str, request_id: str) -> RequestRecord | None:
         """A record still waiting in memory (not yet flushed), if this process holds it."""
-        for record in reversed(self._buffer):
+        for index in range(len(self._buffer) - 1, -1, -1):  # newest first
+            record = self._buffer[index]
             if record.get("id") == request_id and record.get("tenant_id") == tenant_id:
                 return record
         return None
@@ -91,7 +93,7 @@ class RequestLog:
         while self._buffer:
             batch = self._buffer[: self._batch_size]
             try:
-                await self._store.upsert_many(CONTAINER, batch)
+                await self._store.upsert_many(CONTAINER, cast("list[Document]", batch))  # plain dicts at run time
             except Exception as exc:  # store down: keep the records, back off
                 self._backoff_s = min(max(self._backoff_s * 2, 0.5), 30.0)
                 log.warning("request log write failed (%s); %d records queued", exc, len(self._buffer))
@@ -136,7 +138,7 @@ class RequestLog:
             self._spill_path.rename(claimed)  # atomic: one process replays a given spill file
         except OSError:
             return
-        records = []
+        records: list[RequestRecord] = []
         for line in claimed.read_bytes().splitlines():
             with contextlib.suppress(orjson.JSONDecodeError):
                 records.append(orjson.loads(line))

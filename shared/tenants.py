@@ -63,7 +63,8 @@ class TenantDirectory:
     async def list_tenants(self) -> list[dict[str, Any]]:
         return await self._store.query("tenants", order_by="id")
 
-    async def create_tenant(self, tenant_id: str, name: str | None = None, policy: dict | None = None) -> dict:
+    async def create_tenant(self, tenant_id: str, name: str | None = None,
+                            policy: dict[str, Any] | None = None) -> dict[str, Any]:
         check_name("tenant", tenant_id)
         try:
             return await self._store.create(
@@ -72,7 +73,7 @@ class TenantDirectory:
         except ConflictError:
             raise TenantError(f"tenant {tenant_id!r} already exists") from None
 
-    async def ensure_app(self, tenant_id: str, app_id: str, *, policy: dict | None = None) -> AppRecord:
+    async def ensure_app(self, tenant_id: str, app_id: str, *, policy: dict[str, Any] | None = None) -> AppRecord:
         """Create the tenant and/or app if missing (idempotent); return the app."""
         check_name("tenant", tenant_id)
         check_name("app", app_id)

@@ -73,7 +73,7 @@ def build_vector_query(
         "WHERE c.tenant_id = @tenant AND c.scope = @scope AND c.expires_at > @now "
         "ORDER BY VectorDistance(c.embedding, @embedding)"
     )
-    params = [
+    params: list[dict[str, Any]] = [
         {"name": "@embedding", "value": [float(x) for x in np.asarray(vector, dtype=np.float32).reshape(-1)]},
         {"name": "@tenant", "value": tenant_id},
         {"name": "@scope", "value": scope_key},

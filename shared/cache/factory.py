@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.cache.exact import ExactCache
 from shared.cache.semantic_store import InProcessSemanticStore, SemanticStore
 from shared.cache.service import CacheConfig, ResponseCache
 from shared.cache.verifier import FeatureVerifier, LogisticModel
+from shared.config import Settings
 from shared.embeddings.port import Embedder, LocalEmbedder, build_embedder
 from shared.store import DocumentStore
 
 
-def build_verifier(settings: Any, embedder: Embedder) -> FeatureVerifier:
+def build_verifier(settings: Settings, embedder: Embedder) -> FeatureVerifier:
     """The verifier always runs all-MiniLM-L6-v2 locally; with local embeddings it shares the encoder
     and trusts the lookup's cosines, with Azure embeddings it computes its own."""
     local = embedder if isinstance(embedder, LocalEmbedder) else LocalEmbedder(settings.embedding_model_dir)
@@ -21,7 +20,7 @@ def build_verifier(settings: Any, embedder: Embedder) -> FeatureVerifier:
     )
 
 
-def build_semantic_store(settings: Any, store: DocumentStore) -> SemanticStore:
+def build_semantic_store(settings: Settings, store: DocumentStore) -> SemanticStore:
     if settings.cache_vector_store == "cosmos":
         from shared.cache.cosmos_vectors import SEMANTIC_CACHE, CosmosSemanticStore
         from shared.store.cosmos import CosmosDocumentStore
@@ -32,7 +31,7 @@ def build_semantic_store(settings: Any, store: DocumentStore) -> SemanticStore:
     return InProcessSemanticStore(max_entries=settings.cache_max_entries)
 
 
-def build_response_cache(settings: Any, store: DocumentStore) -> ResponseCache:
+def build_response_cache(settings: Settings, store: DocumentStore) -> ResponseCache:
     """``store`` must be open (the Cosmos semantic store takes its container client from it)."""
     embedder = build_embedder(settings)
     return ResponseCache(

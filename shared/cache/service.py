@@ -37,6 +37,7 @@ from shared.cache.policy import CachePolicy
 from shared.cache.semantic_store import SemanticEntry, SemanticStore
 from shared.cache.similarity import is_hit
 from shared.cache.verifier import PairVerifier
+from shared.config import CacheSettings
 from shared.embeddings.port import Embedder
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class CacheConfig:
     candidate_floor: float = 0.8
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CacheConfig:
+    def from_settings(cls, settings: CacheSettings) -> CacheConfig:
         return cls(
             settings.cache_enabled,
             settings.cache_ttl_s,

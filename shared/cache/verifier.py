@@ -57,7 +57,8 @@ class LogisticModel:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         z = ((np.atleast_2d(rows) - self.mean) / self.scale) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        scores: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return scores
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,10 +78,10 @@ class LogisticModel:
         features = tuple(data["features"])
         if features != FEATURES:
             raise ValueError("verifier was trained on other features; retrain with scripts/train_cache_verifier.py")
-        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
-        if any(a.shape != (len(features),) for a in arrays):
+        mean, scale, weights = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights"))
+        if any(a.shape != (len(features),) for a in (mean, scale, weights)):
             raise ValueError("verifier weights do not match its feature list")
-        return cls(features, *arrays, float(data["bias"]), dict(data.get("metadata") or {}))
+        return cls(features, mean, scale, weights, float(data["bias"]), dict(data.get("metadata") or {}))
 
     @classmethod
     def load(cls, path: Path | None = None) -> LogisticModel:
@@ -135,7 +136,7 @@ class FeatureVerifier:
     async def score_pairs(self, pairs: Sequence[tuple[str, str]], cosines: Sequence[float] | None) -> list[float]:
         loop = asyncio.get_running_loop()
         scores = await loop.run_in_executor(self._executor, self.score_pairs_sync, list(pairs), cosines)
-        return scores.tolist()
+        return [float(s) for s in scores]
 
     async def scores(self, query: str, candidates: Sequence[str], cosines: Sequence[float]) -> list[float]:
         return await self.score_pairs([(candidate, query) for candidate in candidates], list(cosines))

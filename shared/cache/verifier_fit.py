@@ -18,7 +18,8 @@ from shared.cache.verifier import LogisticModel
 
 
 def fit_logistic(
-    rows: np.ndarray, labels: np.ndarray, *, l2: float = 1.0, iterations: int = 50, metadata: dict | None = None
+    rows: np.ndarray, labels: np.ndarray, *, l2: float = 1.0, iterations: int = 50,
+    metadata: dict[str, Any] | None = None,
 ) -> LogisticModel:
     """L2-regularised logistic regression on standardised features, by Newton's method."""
     x = np.asarray(rows, dtype=np.float64)
@@ -156,7 +157,8 @@ def feature_rows(pairs: Sequence[dict[str, Any]], cache_dir: Any = None) -> np.n
     key = hashlib.sha256(json.dumps([[p["a"], p["b"]] for p in pairs]).encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"features-{key}.npy" if cache_dir else None
     if path is not None and path.exists():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     from shared.cache.verifier import FeatureVerifier
     from shared.embeddings.minilm import shared_encoder
 

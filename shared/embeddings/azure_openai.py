@@ -66,7 +66,8 @@ class AzureOpenAIEmbedder:
         rows = sorted(response.data, key=lambda item: item.index)
         vectors = np.asarray([row.embedding for row in rows], dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        unit: np.ndarray = vectors / np.maximum(norms, 1e-12)
+        return unit
 
     async def close(self) -> None:
         await self.client.close()

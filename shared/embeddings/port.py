@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from shared.config import EmbeddingSettings
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -47,7 +49,8 @@ class LocalEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Synchronous encoding (for code already on a worker thread, e.g. the cache verifier)."""
-        return self.encoder.encode(list(texts))
+        vectors: np.ndarray = self.encoder.encode(list(texts))
+        return vectors
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -59,7 +62,7 @@ class LocalEmbedder:
         self._executor.shutdown(wait=False)
 
 
-def build_embedder(settings: Any) -> Embedder:
+def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """The adapter the settings ask for (``LLMOPS_EMBEDDINGS=local|azure``)."""
     if settings.embeddings == "azure":
         from shared.embeddings.azure_openai import AzureOpenAIEmbedder, azure_openai_client

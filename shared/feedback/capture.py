@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -76,7 +77,7 @@ class FeedbackService:
         self._telemetry = telemetry
         self._lookup_retry_s = lookup_retry_s
 
-    async def find_request(self, tenant_id: str, request_id: str) -> dict[str, Any] | None:
+    async def find_request(self, tenant_id: str, request_id: str) -> Mapping[str, Any] | None:
         """The request record, waiting briefly for one that another instance has not flushed yet."""
         record = self._log.pending_record(tenant_id, request_id) or await self._store.get(
             "request_log", request_id, tenant_id)
@@ -94,7 +95,8 @@ class FeedbackService:
                                      param="request_id", code="request_not_found")
         user = feedback.user or "anonymous"
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        doc = {
+        score = feedback.score()
+        doc: dict[str, Any] = {
             "id": feedback_id(principal.tenant_id, feedback.request_id, user),
             "tenant_id": principal.tenant_id,
             "app_id": principal.app_id,
@@ -103,7 +105,7 @@ class FeedbackService:
             "deployment": request.get("deployment"),
             "user": user,
             "rating": feedback.rating,
-            "score": feedback.score(),
+            "score": score,
             "comment": feedback.comment,
             "corrected_answer": feedback.corrected_answer,
             "tags": sorted(set(feedback.tags)),
@@ -113,7 +115,7 @@ class FeedbackService:
         }
         stored, changed = await self._write(doc)
         if changed and self._telemetry is not None:
-            self._telemetry.histogram(n.METRIC_FEEDBACK_SCORE, doc["score"],
+            self._telemetry.histogram(n.METRIC_FEEDBACK_SCORE, score,
                                       {n.LLMOPS_DEPLOYMENT: doc.get("deployment") or ""})
         return {"id": stored["id"], "object": "feedback", "request_id": feedback.request_id,
                 "status": "accepted", "version": stored["version"], "duplicate": not changed}

@@ -64,7 +64,7 @@ class CurationOutcome:
     removed: int = 0
     duplicates: int = 0
     redactions: int = 0
-    rejected: Counter = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
     retrain: list[RetrainRequest] = field(default_factory=list)
 
 

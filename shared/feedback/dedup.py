@@ -20,6 +20,7 @@ import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 SIGNATURE_SIZE = 64
 BAND_ROWS = 4
@@ -43,7 +44,7 @@ def shingles(text: str) -> set[str]:
 
 
 @functools.cache
-def _permutations():
+def _permutations() -> tuple[Any, Any, Any]:  # (numpy, a, b): numpy is imported here, not at module top
     import numpy as np  # numpy stays out of the function app's import (cold start)
 
     rng = np.random.default_rng(_SEED)
@@ -72,7 +73,7 @@ def jaccard(a: list[int], b: list[int]) -> float:
 class DatasetIndex:
     """Exact keys and MinHash bands of one dataset's examples."""
 
-    def __init__(self, examples: Iterable[dict]) -> None:
+    def __init__(self, examples: Iterable[dict[str, Any]]) -> None:
         self.exact: dict[str, str] = {}
         self.signatures: dict[str, list[int]] = {}
         self.buckets: dict[str, set[str]] = defaultdict(set)

@@ -20,6 +20,8 @@ from typing import Any
 
 import aiohttp
 
+from shared.config import GuardrailSettings
+
 TOKEN_SCOPE = "https://cognitiveservices.azure.com/.default"
 API_VERSION = "2024-09-01"
 GROUNDEDNESS_API_VERSION = "2024-09-15-preview"
@@ -78,7 +80,8 @@ class CognitiveServiceClient:
                 if reply.status >= 400:
                     raise ContentSafetyError(f"{operation}: HTTP {reply.status}: {text[:200]}")
                 try:
-                    return json.loads(text)
+                    parsed: dict[str, Any] = json.loads(text)
+                    return parsed
                 except ValueError as exc:
                     raise ContentSafetyError(f"{operation}: response is not JSON") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -96,7 +99,7 @@ class ContentSafetyClient(CognitiveServiceClient):
         """Prompt Shields: ``{"userPromptAnalysis": {"attackDetected"}, "documentsAnalysis": [...]}``."""
         budget = MAX_SHIELD_CHARS
         prompt = user_prompt[:budget]
-        docs = []
+        docs: list[str] = []
         for document in documents:
             remaining = budget - len(prompt) - sum(len(d) for d in docs)
             if remaining <= 0:
@@ -173,7 +176,7 @@ class LanguageClient(CognitiveServiceClient):
         return found
 
 
-def azure_services_from_settings(settings: Any) -> dict[str, CognitiveServiceClient]:
+def azure_services_from_settings(settings: GuardrailSettings) -> dict[str, CognitiveServiceClient]:
     """The configured Azure services by the name a check asks for (``Check.azure_service``)."""
     services: dict[str, CognitiveServiceClient] = {}
     credential = None

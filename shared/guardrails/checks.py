@@ -45,7 +45,7 @@ class Check:
     heavy: ClassVar[bool] = False  # CPU work of more than ~1 ms: run off the event loop
     azure_service: ClassVar[str | None] = None  # "content_safety" | "language": the Azure service with an adapter
     # Which parts of a request an input rule reads: user messages, and supplied documents (indirect attacks).
-    reads_context_on_input: ClassVar[bool] = False
+    reads_context_on_input: bool = False
     last_user_message_only: ClassVar[bool] = False
     # Judge only the new turn (the user messages after the last assistant reply): earlier turns were
     # checked when they were new, and re-judging the whole history on every turn multiplies both the
@@ -65,14 +65,13 @@ class Check:
 
     async def ascan(self, text: str, ctx: ScanContext) -> Finding:
         if self.azure is not None:
+            fallback: str | None = None
             try:
                 finding = await self.scan_azure(text, ctx)
             except Exception as exc:
                 logger.warning("Azure Content Safety failed for %s, using the local detector: %s", self.name, exc)
                 finding = None
                 fallback = type(exc).__name__
-            else:
-                fallback = None
             if finding is not None:
                 return finding
             if fallback:
@@ -95,19 +94,6 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
-def check_class(name: str) -> type[Check]:
-    _load_builtin_checks()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown check {name!r}; known checks: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def known_checks() -> list[str]:
-    _load_builtin_checks()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin_checks() -> None:
-    # Imported here, not at module top, to keep this module free of import cycles.
-    from shared.guardrails import detectors  # noqa: F401
+def registered_checks() -> dict[str, type[Check]]:
+    """The checks registered so far, by name (``shared.guardrails.catalog`` loads the built-in ones)."""
+    return dict(_REGISTRY)

@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shared.guardrails.text import split_sentences
 from shared.guardrails.verdicts import Span
@@ -126,12 +127,12 @@ class ProductCatalog:
     def mentions(self, text: str) -> list[tuple[Product, int, int]]:
         return [(self._by_name[m.group(0).lower()], m.start(), m.end()) for m in self._mention.finditer(text)]
 
-    def check(self, text: str, preceding: str = "") -> tuple[list[Span], list[dict]]:
+    def check(self, text: str, preceding: str = "") -> tuple[list[Span], list[dict[str, Any]]]:
         """Contradicting sentences in ``text`` (``preceding`` = text already checked, for "it" references)."""
         full = preceding + text
         offset = len(preceding)
         spans: list[Span] = []
-        problems: list[dict] = []
+        problems: list[dict[str, Any]] = []
         current: Product | None = None
         for sentence in split_sentences(full):
             found = self.mentions(sentence.text)
@@ -154,8 +155,8 @@ class ProductCatalog:
         return spans, problems
 
     @staticmethod
-    def _contradictions(product: Product, sentence: str) -> list[dict]:
-        problems = []
+    def _contradictions(product: Product, sentence: str) -> list[dict[str, Any]]:
+        problems: list[dict[str, Any]] = []
         if product.price is not None:
             for amount in _money(sentence):
                 if abs(amount - product.price) > max(0.01, product.price * 0.005):
@@ -185,7 +186,7 @@ class ProductCatalog:
         return problems
 
 
-def _product_from_dict(item: dict) -> Product:
+def _product_from_dict(item: dict[str, Any]) -> Product:
     try:
         aliases = item.get("aliases") or []
         return Product(
@@ -203,7 +204,7 @@ def _product_from_dict(item: dict) -> Product:
 
 def _product_from_csv(row: dict[str, str]) -> Product:
     reserved = {"id", "name", "aliases", "price", "currency", "availability"}
-    item: dict = {k: v for k, v in row.items() if k in reserved}
+    item: dict[str, Any] = {k: v for k, v in row.items() if k in reserved}
     item["aliases"] = [a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()]
     item["specs"] = {k: v for k, v in row.items() if k not in reserved and v not in (None, "")}
     return _product_from_dict(item)

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ MODEL_DIR = Path(__file__).parent / "models"
 class LinearHead:
     weights: np.ndarray  # (384,)
     bias: float
-    meta: dict
+    meta: dict[str, Any]
 
     @classmethod
     def load(cls, name: str, directory: Path = MODEL_DIR) -> LinearHead:
@@ -64,7 +65,7 @@ class ShortTextPrior:
     logit_shift: float
 
     @classmethod
-    def of(cls, meta: dict) -> ShortTextPrior | None:
+    def of(cls, meta: dict[str, Any]) -> ShortTextPrior | None:
         prior = meta.get("short_text_prior")
         return cls(int(prior["words"]), float(prior["logit_shift"])) if prior else None
 
@@ -82,7 +83,8 @@ def word_equivalents(text: str) -> int:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    return out
 
 
 def train_logistic(

@@ -34,8 +34,8 @@ def context_documents(extension: object, messages: Iterable[dict[str, Any]] = ()
         for index, item in enumerate(extension):
             if isinstance(item, str):
                 documents.append(item)
-            elif isinstance(item, dict) and isinstance(item.get("content", item.get("text")), str):
-                documents.append(item.get("content", item.get("text")))
+            elif isinstance(item, dict) and isinstance(text := item.get("content", item.get("text")), str):
+                documents.append(text)
             else:
                 raise ContextError(f"context[{index}] must be a string or an object with a string 'content'")
     for message in messages:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
@@ -37,9 +38,10 @@ class PiiCheck(Check):
     name = "pii"
     actions = frozenset({Action.BLOCK, Action.REDACT, Action.FLAG})
     Options = PiiOptions
+    options: PiiOptions
     azure_service = "language"
 
-    def __init__(self, options: PiiOptions, **kwargs) -> None:
+    def __init__(self, options: PiiOptions, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         unknown = set(options.types) - set(ALL_TYPES)
         if unknown:
@@ -76,9 +78,10 @@ class InjectionCheck(Check):
     azure_service = "content_safety"
     stages = frozenset({Stage.INPUT})
     Options = InjectionOptions
+    options: InjectionOptions
     heavy = True
 
-    def __init__(self, options: InjectionOptions, **kwargs) -> None:
+    def __init__(self, options: InjectionOptions, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.detector = InjectionDetector(max_windows=options.max_windows)
         self.reads_context_on_input = options.scan_context
@@ -107,9 +110,10 @@ class ToxicityCheck(Check):
     name = "toxicity"
     azure_service = "content_safety"
     Options = ToxicityOptions
+    options: ToxicityOptions
     heavy = True
 
-    def __init__(self, options: ToxicityOptions, **kwargs) -> None:
+    def __init__(self, options: ToxicityOptions, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.detector = ToxicityDetector()
         self.latest_turn_only = not options.history
@@ -135,8 +139,9 @@ class GroundednessCheck(Check):
     azure_service = "content_safety"
     stages = OUTPUT_ONLY
     Options = GroundednessOptions
+    options: GroundednessOptions
 
-    def __init__(self, options: GroundednessOptions, **kwargs) -> None:
+    def __init__(self, options: GroundednessOptions, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.scorer = GroundednessScorer()
         self.span_threshold = 0.5
@@ -182,8 +187,9 @@ class ProductClaimsCheck(Check):
     name = "product_claims"
     stages = OUTPUT_ONLY
     Options = ProductClaimsOptions
+    options: ProductClaimsOptions
 
-    def __init__(self, options: ProductClaimsOptions, *, base_dir: Path | None = None, **kwargs) -> None:
+    def __init__(self, options: ProductClaimsOptions, *, base_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         path = Path(options.catalog)
         if not path.is_absolute() and base_dir is not None:
@@ -207,10 +213,11 @@ class TopicsOptions(CheckOptions):
 class TopicsCheck(Check):
     name = "topics"
     Options = TopicsOptions
+    options: TopicsOptions
     heavy = True
     last_user_message_only = True
 
-    def __init__(self, options: TopicsOptions, **kwargs) -> None:
+    def __init__(self, options: TopicsOptions, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
         self.detector = TopicDetector(
             options.allowed,

@@ -20,6 +20,7 @@ payloads decoded and appended.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.guardrails.classifier import ShortTextPrior, WindowedHead
 from shared.guardrails.text import canonical
@@ -248,7 +249,7 @@ def rule_score(text: str) -> tuple[float, list[str]]:
 class InjectionDetector(WindowedHead):
     model_name = "injection"
 
-    def score(self, text: str) -> tuple[float, dict]:
+    def score(self, text: str) -> tuple[float, dict[str, Any]]:
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)

@@ -27,7 +27,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.guardrails.checks import Check, check_class
+from shared.guardrails.catalog import check_class
+from shared.guardrails.checks import Check
 from shared.guardrails.verdicts import Action, Stage
 
 REPO_POLICY_DIR = Path(__file__).resolve().parents[2] / "policies" / "guardrails"
@@ -114,7 +115,8 @@ class GuardrailPolicy:
         return self.input_rules if stage is Stage.INPUT else self.output_rules
 
 
-def build_policy(data: dict, *, source: str, base_dir: Path, azure: Mapping[str, Any] | None = None) -> GuardrailPolicy:
+def build_policy(data: dict[str, Any], *, source: str, base_dir: Path,
+                 azure: Mapping[str, Any] | None = None) -> GuardrailPolicy:
     try:
         document = PolicyDocument.model_validate(data)
     except ValidationError as exc:

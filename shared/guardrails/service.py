@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from opentelemetry import metrics, trace
 
+from shared.config import GuardrailSettings
 from shared.guardrails.checks import ScanContext
 from shared.guardrails.context import DOCUMENT_ROLES
 from shared.guardrails.detectors import TopicsCheck, TopicsOptions
@@ -74,10 +75,10 @@ InputPhase = Literal["all", "rewrite", "verdict"]
 class GuardrailService:
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies
-        self._topic_overrides: dict[tuple, TopicsCheck] = {}
+        self._topic_overrides: dict[tuple[Any, ...], TopicsCheck] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GuardrailService:
+    def from_settings(cls, settings: GuardrailSettings) -> GuardrailService:
         from shared.guardrails.azure_content_safety import azure_services_from_settings
 
         azure = azure_services_from_settings(settings)
@@ -141,6 +142,8 @@ class GuardrailService:
             return messages
         rewritten = copy.deepcopy(messages)
         for verdict, target in to_redact:
+            if target.message is None:  # a supplied document: judged, never rewritten
+                continue
             message = rewritten[target.message]
             if target.part is None:
                 message["content"] = redact_spans(message["content"], verdict.spans)
@@ -209,8 +212,10 @@ class GuardrailService:
         """The app's declared topics replace the policy's topic lists for the topics check."""
         if rule.name != "topics" or not section.topics:
             return rule
-        allowed = tuple(section.topics.get("allowed", rule.check.options.allowed))
-        blocked = tuple(section.topics.get("blocked", rule.check.options.blocked))
+        options = rule.check.options
+        assert isinstance(options, TopicsOptions)
+        allowed = tuple(section.topics.get("allowed", options.allowed) or ())
+        blocked = tuple(section.topics.get("blocked", options.blocked) or ())
         key = (rule.stage, allowed, blocked, rule.rule.threshold)
         check = self._topic_overrides.get(key)
         if check is None:
@@ -256,8 +261,9 @@ def _input_targets(rule: BoundRule, messages: list[dict[str, Any]], context_docs
     if check.last_user_message_only:
         users = [t for t in targets if not t.is_document]
         targets = users[-1:] if users else []
-        if targets and targets[0].part is not None:  # all text parts of that message together
-            targets = [_Target(f"message[{targets[0].message}]", message_text(messages[targets[0].message]))]
+        whole = targets[0].message if targets and targets[0].part is not None else None
+        if whole is not None:  # all text parts of that message together
+            targets = [_Target(f"message[{whole}]", message_text(messages[whole]))]
     if check.reads_context_on_input:
         targets.extend(_Target(f"context[{i}]", doc, is_document=True) for i, doc in enumerate(context_docs))
     return targets

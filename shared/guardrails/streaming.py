@@ -10,7 +10,7 @@ text; ``sent_text`` is what the client received, for the request log.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.guardrails.checks import ScanContext
 from shared.guardrails.text import complete_sentence_end
@@ -18,13 +18,25 @@ from shared.guardrails.verdicts import Span, Stage, Verdict
 
 if TYPE_CHECKING:
     from shared.guardrails.policy import AppGuardrails, GuardrailPolicy
-    from shared.guardrails.service import GuardrailService
+
+
+class CheckedOutput(Protocol):
+    verdicts: list[Verdict]
+    blocking: Verdict | None
+    text: str  # the text to send on (redacted where the policy says)
+
+
+class OutputRules(Protocol):
+    """What the stream guard needs from ``GuardrailService``: its output rules run on a piece of text."""
+
+    async def run_output_rules(self, policy: GuardrailPolicy, section: AppGuardrails, text: str, ctx: ScanContext,
+                               target: str = "answer") -> CheckedOutput: ...
 
 
 class StreamGuard:
     def __init__(
         self,
-        service: GuardrailService,
+        service: OutputRules,
         policy: GuardrailPolicy,
         section: AppGuardrails,
         context_docs: list[str],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class TopicDetector:
                 self._vectors = (encoder.encode(self.allowed), encoder.encode(self.blocked))
             return self._vectors
 
-    def score(self, text: str) -> tuple[float, dict]:
+    def score(self, text: str) -> tuple[float, dict[str, Any]]:
         """0..1, higher = more off-topic; detail names the closest topic index and similarities."""
         if not text.strip():
             return 0.0, {}
@@ -59,7 +60,7 @@ class TopicDetector:
 
         allowed, blocked = self._topic_vectors()
         vector = shared_encoder().encode([valid_unicode(text[:2000])])[0]
-        detail: dict = {}
+        detail: dict[str, Any] = {}
         score = 0.0
         if len(allowed):
             similarities = allowed @ vector

@@ -9,6 +9,7 @@ zero-width characters, look-alike letters). The score combines both as independe
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.guardrails.classifier import WindowedHead
 from shared.guardrails.text import canonical
@@ -59,7 +60,7 @@ def _masked_hit(word: str) -> bool:
 class ToxicityDetector(WindowedHead):
     model_name = "toxicity"
 
-    def score(self, text: str) -> tuple[float, dict]:
+    def score(self, text: str) -> tuple[float, dict[str, Any]]:
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)

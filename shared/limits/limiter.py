@@ -76,7 +76,7 @@ class Window:
     reset_s: float
     ttl_s: int
 
-    def defaults(self) -> dict:
+    def defaults(self) -> dict[str, int]:
         return {**{m.field: 0 for m in self.meters}, "ttl": self.ttl_s}
 
 
@@ -111,7 +111,7 @@ class Limiter:
         self._settle_interval_s = settle_interval_s
         self._owed: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._ttl: dict[tuple[str, str], int] = {}
-        self._flusher: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- planning -------------------------------------------------------------------------
     def windows(self, scoped: list[tuple[str, LimitsPolicy]], *, tokens: int, cost_usd: float) -> list[Window]:

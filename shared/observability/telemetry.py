@@ -118,7 +118,8 @@ class Telemetry:
         span.end(end_time=end_time_ns)
         self._record_metrics(record, deployment, status, usage)
 
-    def _record_metrics(self, record: Mapping[str, Any], deployment: str, status: int, usage: Mapping) -> None:
+    def _record_metrics(self, record: Mapping[str, Any], deployment: str, status: int,
+                        usage: Mapping[str, Any]) -> None:
         base = {n.GEN_AI_OPERATION_NAME: n.OPERATION_CHAT, n.GEN_AI_PROVIDER_NAME: n.PROVIDER_AZURE_OPENAI,
                 n.GEN_AI_REQUEST_MODEL: record.get("requested_model") or "",
                 n.GEN_AI_RESPONSE_MODEL: record.get("response_model") or ""}

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.config import PromptSettings
 from shared.prompts.metrics import Assertion, exact_match, rouge_l, schema_problem, token_f1
 from shared.prompts.registry import PromptRegistry, PromptVersion
 from shared.prompts.render import PromptVariablesError, render
@@ -117,7 +118,7 @@ class Tolerances:
     min_latency_difference_s: float = 0.05
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Tolerances:
+    def from_settings(cls, settings: PromptSettings) -> Tolerances:
         return cls(
             settings.prompt_eval_max_quality_drop,
             settings.prompt_eval_max_assertion_drop,
@@ -264,8 +265,8 @@ async def evaluate(
     started = time.time()
 
     async def run(version: PromptVersion) -> dict[str, Any]:
-        kwargs = {"model_alias": model_alias, "pricing": pricing, "guardrail_check": guardrail_check}
-        return asdict(await run_version(version, cases, model, **kwargs))
+        return asdict(await run_version(version, cases, model, model_alias=model_alias, pricing=pricing,
+                                        guardrail_check=guardrail_check))
 
     cand_metrics = await run(candidate)
     base_metrics = await run(baseline) if baseline is not None else None

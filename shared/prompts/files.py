@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from shared.prompts.spec import PromptSpec
 
@@ -60,7 +61,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _line_index(node: yaml.Node, path: tuple[Any, ...] = (), out: dict[tuple[Any, ...], int] | None = None):
+def _line_index(node: yaml.Node, path: tuple[Any, ...] = (),
+                out: dict[tuple[Any, ...], int] | None = None) -> dict[tuple[Any, ...], int]:
     """Map every key path (as pydantic reports it) to the 1-based line where it appears."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -83,7 +85,7 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | 
     return None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"unknown field {loc!r}"

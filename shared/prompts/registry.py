@@ -92,6 +92,10 @@ class PushResult:
     path: str | None
 
 
+# how a label move changes a prompt's state: (targets before, targets after)
+LabelChange = Callable[[dict[str, Any]], tuple[list[LabelTarget], list[LabelTarget]]]
+
+
 def _targets(raw: Any) -> list[LabelTarget]:
     return [LabelTarget(str(t["version"]), int(t["weight"])) for t in raw or []]
 
@@ -165,7 +169,8 @@ class PromptRegistry:
                 await self.store.create(PROMPTS, doc)
             except ConflictError:  # pushed concurrently with the same content
                 existing = await self.store.get(PROMPTS, f"v:{version}", spec.name)
-                results.append(PushResult(spec.name, version, int((existing or doc)["number"]), False, prompt.path))
+                number = int(str((existing or doc)["number"]))
+                results.append(PushResult(spec.name, version, number, False, prompt.path))
                 continue
             await self._audit(spec.name, "push", None, None, [LabelTarget(version, 100)], actor, via)
             results.append(PushResult(spec.name, version, number, True, prompt.path))
@@ -255,7 +260,8 @@ class PromptRegistry:
         action = "promote" if weight == 100 else "split"
         return await self._move(name, label, change, action, actor, via, forced, reason, evaluation_id)
 
-    async def rollback(self, name: str, label: str, *, actor: str, via: str = "cli", reason: str | None = None):
+    async def rollback(self, name: str, label: str, *, actor: str, via: str = "cli",
+                       reason: str | None = None) -> dict[str, Any]:
         """Move ``label`` back to the targets it had before its last move."""
 
         def change(state: dict[str, Any]) -> tuple[list[LabelTarget], list[LabelTarget]]:
@@ -274,7 +280,8 @@ class PromptRegistry:
     def _new_state(name: str) -> dict[str, Any]:
         return {"type": "state", "name": name, "versions": 0, "labels": {}, "history": {}}
 
-    async def _move(self, name, label, change, action, actor, via, forced, reason, evaluation_id) -> dict[str, Any]:
+    async def _move(self, name: str, label: str, change: LabelChange, action: str, actor: str, via: str,
+                    forced: bool, reason: str | None, evaluation_id: str | None) -> dict[str, Any]:
         for _ in range(_MOVE_ATTEMPTS):
             state = await self.store.get(PROMPTS, STATE_ID, name)
             if state is None:

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shared.retraining.runner import TrainingRunError
-from shared.retraining.runs import RunStatus, TrainingRequest, TrainingRun
+from shared.config import Settings
+from shared.retraining.runs import RunStatus, TrainingRequest, TrainingRun, TrainingRunError
 
 # Azure ML job status -> run status (anything else: still running).
 _STATUS: dict[str, RunStatus] = {
@@ -62,24 +62,13 @@ class AzureMLTrainingRunner:
         self.regression_set = regression_set
 
     @classmethod
-    def from_settings(cls, settings: Any) -> AzureMLTrainingRunner:
+    def from_settings(cls, settings: Settings) -> AzureMLTrainingRunner:
         from pipelines.parameters import PipelineParameters
         from shared.retraining.registry import workspace_ml_client
 
-        missing = [
-            name
-            for name in ("azureml_subscription_id", "azureml_resource_group", "azureml_workspace")
-            if not getattr(settings, name)
-        ]
-        if missing:
-            raise ValueError("the Azure ML runner needs " + ", ".join(f"LLMOPS_{n.upper()}" for n in missing))
+        subscription, group, workspace = settings.azureml_workspace_ids()
         return cls(
-            lambda: workspace_ml_client(
-                settings.azureml_subscription_id,
-                settings.azureml_resource_group,
-                settings.azureml_workspace,
-                client_id=settings.azure_client_id,
-            ),
+            lambda: workspace_ml_client(subscription, group, workspace, client_id=settings.azure_client_id),
             PipelineParameters.from_settings(settings),
             gpu_compute=settings.azureml_gpu_compute,
             cpu_compute=settings.azureml_cpu_compute,

@@ -109,13 +109,16 @@ class RetrainingCoordinator:
 
     async def _emit_local_events(self, run: TrainingRun) -> None:
         """What Azure ML would publish to Event Grid for this run."""
+        sink = self.event_sink
+        if sink is None:
+            return
         if run.registered_model:
             model = RegisteredModel.model_validate(run.registered_model)
             tags = {"gate": "passed" if run.gate_passed else "failed", "dataset_ids": run.dataset_id}
-            await self.event_sink(MODEL_REGISTERED, f"models/{model.name}:{model.version}", {
+            await sink(MODEL_REGISTERED, f"models/{model.name}:{model.version}", {
                 "modelName": model.name, "modelVersion": model.version, "modelTags": tags,
                 "modelUri": model.uri, "registry": model.registry})
-        await self.event_sink(RUN_COMPLETED, f"experiments/local/runs/{run.id}", {
+        await sink(RUN_COMPLETED, f"experiments/local/runs/{run.id}", {
             "runId": run.id, "runStatus": run.status.capitalize(), "experimentName": "local"})
 
     # -- Event Grid -------------------------------------------------------------------------

@@ -15,10 +15,10 @@ A limit left as ``None`` is not checked.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.config import TrainingSettings
 from shared.retraining.report import EvaluationReport, ModelScores
 
 GATE_SETTINGS_PREFIX = "gate_"
@@ -37,7 +37,7 @@ class GateThresholds(BaseModel):
     min_requests: int = Field(default=1, ge=1)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> GateThresholds:
+    def from_settings(cls, settings: TrainingSettings) -> GateThresholds:
         """Read the ``gate_*`` fields of the platform settings (``shared.config.Settings``)."""
         values = {
             name: getattr(settings, GATE_SETTINGS_PREFIX + name)

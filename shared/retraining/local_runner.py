@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.config import Settings
 from shared.retraining.runs import TrainingRequest, TrainingRun
 
 RUN_FILE = "run.json"
@@ -46,7 +47,7 @@ class LocalTrainingRunner:
         self.step_timeout_s = step_timeout_s
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> LocalTrainingRunner:
+    def from_settings(cls, settings: Settings, **overrides: Any) -> LocalTrainingRunner:
         from pipelines.parameters import REGRESSION_SET, PipelineParameters
 
         regression = Path(settings.training_regression_set) if settings.training_regression_set else REGRESSION_SET
@@ -90,7 +91,7 @@ class LocalTrainingRunner:
 
     # -- the pipeline, step by step ---------------------------------------------------------
     async def _run_pipeline(self, request: TrainingRequest, run_dir: Path) -> dict[str, Any]:
-        from pipelines.components.spec import EVALUATE, FINETUNE, PREPARE, REGISTER
+        from pipelines.components.spec import EVALUATE, FINETUNE, PREPARE, REGISTER, ComponentSpec
         from pipelines.parameters import TINY
 
         snapshot, production_adapter, code = await asyncio.to_thread(self._stage, request, run_dir)
@@ -105,7 +106,7 @@ class LocalTrainingRunner:
 
         dataset, adapter = run_dir / "prepare" / "dataset", run_dir / "finetune" / "adapter"
         report, decision = run_dir / "evaluate" / "report", run_dir / "register" / "decision"
-        steps = [
+        steps: list[tuple[ComponentSpec, dict[str, Any], dict[str, Path]]] = [
             (PREPARE, {"snapshot": snapshot}, {"dataset": dataset}),
             (FINETUNE, {"dataset": dataset}, {"adapter": adapter}),
             (
@@ -133,7 +134,8 @@ class LocalTrainingRunner:
         for spec, data_inputs, outputs in steps:
             values = {**params.values_for(spec), **{k: _absolute(v) for k, v in data_inputs.items()}}
             await self._step(spec.name, spec.argv(values, {k: v.resolve() for k, v in outputs.items()}), code, run_dir)
-        return json.loads((decision / "registration.json").read_text(encoding="utf-8"))
+        registration: dict[str, Any] = json.loads((decision / "registration.json").read_text(encoding="utf-8"))
+        return registration
 
     @staticmethod
     def _stage(request: TrainingRequest, run_dir: Path) -> tuple[Path, Path | None, Path]:

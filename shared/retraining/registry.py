@@ -13,9 +13,12 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # azure-ai-ml is imported where it is used, never at start-up
+    from azure.ai.ml import MLClient
 
 
 class RegisteredModel(BaseModel):
@@ -56,7 +59,7 @@ def workspace_ml_client(
     *,
     credential: Any = None,
     client_id: str | None = None,
-):
+) -> MLClient:
     """An ``MLClient`` for the workspace, authenticated with a managed identity by default
     (``client_id`` picks a user-assigned one) or any ``azure-identity`` credential passed in."""
     from azure.ai.ml import MLClient

@@ -15,13 +15,12 @@ Entry points for the event-driven functions::
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
-from shared.retraining.runs import TrainingRequest, TrainingRun, TrainingRunStore, job_name_for
+from shared.config import Settings
+from shared.retraining.runs import TrainingRequest, TrainingRun, TrainingRunError, TrainingRunStore, job_name_for
 
-
-class TrainingRunError(RuntimeError):
-    """Submitting or reading a run failed (the queue message should be retried)."""
+__all__ = ["RetrainingService", "TrainingRunError", "TrainingRunner", "build_training_runner"]
 
 
 class TrainingRunner(Protocol):
@@ -59,7 +58,7 @@ class RetrainingService:
         return await self.runs.save(updated.model_copy(update={"updated_at": time.time()}))
 
 
-def build_training_runner(settings: Any) -> TrainingRunner:
+def build_training_runner(settings: Settings) -> TrainingRunner:
     """The adapter the settings ask for (heavy SDKs are imported only when it runs)."""
     if settings.training_runner == "azureml":
         from shared.retraining.azureml import AzureMLTrainingRunner

@@ -24,6 +24,10 @@ FINISHED: frozenset[str] = frozenset({"completed", "failed", "canceled"})
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
+class TrainingRunError(RuntimeError):
+    """Submitting or reading a run failed (the queue message should be retried)."""
+
+
 def job_name_for(snapshot_id: str) -> str:
     """``llmops-retrain-<slug>-<digest>``: the same snapshot always gives the same job name (Azure ML
     job names: letters, digits, ``-`` and ``_``, starting with a letter)."""

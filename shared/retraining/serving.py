@@ -17,11 +17,15 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from shared.config import Settings, TrainingSettings
 from shared.retraining.registry import RegisteredModel
+
+if TYPE_CHECKING:  # azure-ai-ml is imported where it is used, never at start-up
+    from azure.ai.ml.entities import Environment, ManagedOnlineDeployment, ManagedOnlineEndpoint
 
 AZUREML_ENDPOINT_SCOPE = "https://ml.azure.com/.default"
 DEPLOYMENT_HEADER = "azureml-model-deployment"
@@ -49,7 +53,7 @@ class ServingConfig(BaseModel):
     max_model_len: int = 4096
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ServingConfig:
+    def from_settings(cls, settings: TrainingSettings) -> ServingConfig:
         return cls(
             endpoint_name=settings.serving_endpoint_name,
             instance_type=settings.serving_instance_type,
@@ -80,7 +84,7 @@ class AzureMLServingDeployer:
         self.config = config
 
     # -- entities (offline) -----------------------------------------------------------------
-    def build_endpoint(self):
+    def build_endpoint(self) -> ManagedOnlineEndpoint:
         from azure.ai.ml.entities import ManagedOnlineEndpoint
 
         return ManagedOnlineEndpoint(
@@ -90,7 +94,7 @@ class AzureMLServingDeployer:
             tags={"managed-by": "llmops"},
         )
 
-    def build_environment(self):
+    def build_environment(self) -> Environment:
         from azure.ai.ml.entities import BuildContext, Environment
 
         route = {"port": VLLM_PORT, "path": "/health"}
@@ -104,7 +108,7 @@ class AzureMLServingDeployer:
             },
         )
 
-    def build_deployment(self, model: RegisteredModel):
+    def build_deployment(self, model: RegisteredModel) -> ManagedOnlineDeployment:
         from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineRequestSettings, ProbeSettings
 
         if model.registry != "azureml":
@@ -192,17 +196,12 @@ class LocalServingDeployer:
         return ServingEndpoint(base_url=self.base_url, model=served_name(model), auth="none", token_scope=None)
 
 
-def build_serving_deployer(settings: Any) -> ServingDeployer:
+def build_serving_deployer(settings: Settings) -> ServingDeployer:
     config = ServingConfig.from_settings(settings)
     if settings.training_runner == "azureml":
         from shared.retraining.registry import workspace_ml_client
 
-        client = workspace_ml_client(
-            settings.azureml_subscription_id,
-            settings.azureml_resource_group,
-            settings.azureml_workspace,
-            client_id=settings.azure_client_id,
-        )
+        client = workspace_ml_client(*settings.azureml_workspace_ids(), client_id=settings.azure_client_id)
         return AzureMLServingDeployer(client, config)
     if not settings.serving_local_base_url:
         raise ValueError("local serving needs LLMOPS_SERVING_LOCAL_BASE_URL (the simulator's /v1 URL)")

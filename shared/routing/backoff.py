@@ -47,9 +47,9 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
             moment = None
         if moment is not None:
             return max(moment - (time.time() if now is None else now), 0.0)
-    resets = [parse_duration(headers[name]) for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
+    parsed = [parse_duration(headers[name]) for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
               if name in headers]
-    resets = [r for r in resets if r is not None]
+    resets = [r for r in parsed if r is not None]
     return max(resets) if resets else None
 
 

@@ -262,8 +262,8 @@ class CosmosDocumentStore:
         target = self._container(container_name)
         for _ in range(3):
             try:
-                kwargs = {"filter_predicate": predicate} if predicate else {}
-                result = await target.patch_item(id, partition_key=partition_key, patch_operations=ops, **kwargs)
+                result = await target.patch_item(id, partition_key=partition_key, patch_operations=ops,
+                                                 filter_predicate=predicate)
                 return _clean(result)
             except exceptions.CosmosResourceNotFoundError:
                 if defaults is None:

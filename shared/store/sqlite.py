@@ -47,7 +47,11 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-_loads = orjson.loads
+
+
+def _loads(raw: bytes | str) -> Document:
+    doc: Document = orjson.loads(raw)
+    return doc
 
 
 def _insert(table: str) -> str:
@@ -68,21 +72,21 @@ def matches(doc: Document, condition: Filter) -> bool:
     target = condition.value
     try:
         if condition.op == "=":
-            return value == target
+            return bool(value == target)
         if condition.op == "!=":
-            return value != target
+            return bool(value != target)
         if condition.op == "in":
-            return value in target
+            return bool(value in target)
         if condition.op == "contains":
             return isinstance(value, list) and target in value
         if value is None:
             return False
-        return {
+        return bool({
             "<": value < target,
             "<=": value <= target,
             ">": value > target,
             ">=": value >= target,
-        }[condition.op]
+        }[condition.op])
     except TypeError:
         return False
 
@@ -199,7 +203,8 @@ class SqliteDocumentStore:
 
         def _query(conn: sqlite3.Connection) -> list[Document]:
             table = self._ensure_table(conn, container_name)
-            clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time()]
+            clauses: list[str] = ["(expires_at IS NULL OR expires_at > ?)"]
+            params: list[Any] = [time.time()]
             for flt in filters:
                 expr = f"json_extract(body, '{_json_path(flt.field)}')"
                 if flt.op == "in":

@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,14 +191,48 @@ def make_function_app_tree(root: Path) -> Path:
     return root
 
 
+# Pulumi's runtime needs an event loop on the calling thread and, in its mock monitor, on each executor
+# thread (it creates one there when missing and never closes it). The loops are made here, kept, and
+# closed when the session ends, so none is left for the garbage collector to complain about.
+_loops: list[asyncio.AbstractEventLoop] = []
+
+
+def _thread_loop() -> None:
+    loop = asyncio.new_event_loop()
+    _loops.append(loop)
+    asyncio.set_event_loop(loop)
+
+
+def _pulumi_loop() -> asyncio.AbstractEventLoop:
+    if not _loops or _loops[0].is_closed():
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="pulumi-mocks", initializer=_thread_loop))
+        _loops.insert(0, loop)
+    return _loops[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_pulumi_loops() -> Iterator[None]:
+    yield
+    if _loops:
+        _loops[0].run_until_complete(_loops[0].shutdown_default_executor())
+    for loop in _loops:
+        loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _pulumi_event_loop() -> None:
+    asyncio.set_event_loop(_pulumi_loop())
+
+
 def run_program(values: dict[str, Any], stack: str, repo_root: Path) -> ProgramRun:
     from infra.config import parse_stack_config
     from infra.program import build_platform
 
     mocks = PlatformMocks()
     # Pulumi's mocks run on the thread's current event loop; tests before this one (asyncio.run) may
-    # have left the thread without one.
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    # have left the thread without one. One loop serves every run and is closed when the session ends.
+    asyncio.set_event_loop(_pulumi_loop())
     pulumi.runtime.set_mocks(mocks, project="llmops", stack=stack, preview=False)
     cfg = parse_stack_config(values, stack=stack)
     resolved: dict[str, Any] = {}

@@ -36,6 +36,19 @@ def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | N
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 
+def stop(proc: subprocess.Popen, timeout_s: float) -> None:
+    """Terminate a service process (kill it if it does not stop in time) and close its pipes."""
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 @contextmanager
 def running_process(command: list[str], port: int, *, env: dict[str, str] | None = None, cwd: Path | None = None,
                     timeout_s: float = 60.0) -> Iterator[subprocess.Popen]:
@@ -46,11 +59,7 @@ def running_process(command: list[str], port: int, *, env: dict[str, str] | None
         wait_for_port(port, timeout_s, proc)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 15)
 
 
 def _require_node_modules() -> None:
@@ -76,8 +85,4 @@ def cosmos_server() -> Iterator[str]:
         wait_for_port(port, proc=proc)
         yield f"https://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 5)

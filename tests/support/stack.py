@@ -132,3 +132,5 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
         for server in holder["servers"]:
             server.should_exit = True
         thread.join(15)
+        if not thread.is_alive():
+            loop.close()

@@ -3,6 +3,7 @@ the gateway calls, and the local stand-in."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -36,7 +37,7 @@ def test_endpoint_is_keyless_and_deployment_serves_base_plus_adapter() -> None:
     routes = deployment.environment.inference_config
     assert routes["scoring_route"]["port"] == 8000
     serve_script = deployment.environment.build.path + "/serve.sh"
-    assert "--enable-lora" in open(serve_script).read()
+    assert "--enable-lora" in Path(serve_script).read_text(encoding="utf-8")
 
 
 def test_local_models_cannot_go_to_azure() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.guardrails.checks import known_checks
+from shared.guardrails.catalog import known_checks
 from shared.guardrails.policy import REPO_POLICY_DIR, AppGuardrails, PolicyError, PolicySet
 
 
