@@ -81,6 +81,7 @@ class InjectionCheck(Check):
     def __init__(self, options: InjectionOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
         self.detector = InjectionDetector(max_windows=options.max_windows)
+        self.detector.require_models()
         self.reads_context_on_input = options.scan_context
         self.latest_turn_only = not options.history
 
@@ -112,6 +113,7 @@ class ToxicityCheck(Check):
     def __init__(self, options: ToxicityOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
         self.detector = ToxicityDetector()
+        self.detector.require_models()
         self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
