@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from shared.embeddings.memo import memo
 
 BITS = 18
 BUCKETS = 1 << BITS
@@ -58,7 +57,7 @@ def ngram_buckets(text: str) -> np.ndarray:
 
 
 def cached_buckets(text: str) -> np.ndarray:
-    return memo.get("ngrams", text, ngram_buckets)
+    return ngram_buckets(text)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def test_similarity_adds_similarity_and_hit(tmp_path: Path, capsys) -> None:
         + "\n"
     )
     out = tmp_path / "out.jsonl"
-    assert main(["cache", "similarity", "--input", str(pairs), "--output", str(out)]) == 0
+    assert main(["cache", "similarity", "--input", str(pairs), "--output", str(out), "--threshold", "0.88"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [1, 2]
     assert rows[0]["hit"] is True and rows[1]["hit"] is False
