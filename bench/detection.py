@@ -68,7 +68,8 @@ def sigmoid(z: float) -> float:
 
 def per_kb(times_ms: list[float], texts: Sequence[str]) -> dict[str, float]:
     rates = sorted(ms / max(len(t.encode()) / 1024, 0.05) for ms, t in zip(times_ms, texts, strict=True))
-    return {"ms_per_kb_p50": round(statistics.median(rates), 3), "ms_per_kb_p95": round(rates[int(0.95 * len(rates))], 3)}
+    return {"ms_per_kb_p50": round(statistics.median(rates), 3),
+            "ms_per_kb_p95": round(rates[int(0.95 * len(rates))], 3)}
 
 
 def prf(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
@@ -89,6 +90,13 @@ class Buckets:
         return self._cache[text]
 
 
+def fit_without(texts: list[str], labels: np.ndarray, sources: list[str], heads: tuple[str, ...],
+                features: list[np.ndarray], train: np.ndarray, quick: bool) -> Any:
+    weights = balanced_weights(labels[train], [sources[i] for i in train])
+    return fit_heads([texts[i] for i in train], labels[train], weights, heads,
+                     buckets=[features[i] for i in train], epochs=3 if quick else 6)
+
+
 def ngram_loso(texts: list[str], labels: np.ndarray, sources: list[str], heads: tuple[str, ...],
                rows: list[dict[str, Any]], score_row: Callable[[Any, dict[str, Any]], np.ndarray],
                buckets: Buckets, *, quick: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -98,9 +106,7 @@ def ngram_loso(texts: list[str], labels: np.ndarray, sources: list[str], heads: 
     row_src = np.array([r["source"] for r in rows])
     loso = np.zeros((len(rows), len(heads)))
     for held in sorted(set(sources) | set(row_src)):
-        train = np.flatnonzero(src != held)
-        model = fit_heads([texts[i] for i in train], labels[train], balanced_weights(labels[train], [sources[i] for i in train]),
-                          heads, buckets=[features[i] for i in train], epochs=3 if quick else 6)  # fmt: skip
+        model = fit_without(texts, labels, sources, heads, features, np.flatnonzero(src != held), quick)
         for i in np.flatnonzero(row_src == held):
             loso[i] = score_row(model, rows[i])
     # in distribution: rows in 5 folds (by row), each trained on the training texts of the other folds
@@ -113,9 +119,7 @@ def ngram_loso(texts: list[str], labels: np.ndarray, sources: list[str], heads: 
     fold_of_text = np.array([text_fold.get(t, 0) for t in texts])
     within = np.zeros_like(loso)
     for fold in range(5):
-        train = np.flatnonzero(fold_of_text != fold)
-        model = fit_heads([texts[i] for i in train], labels[train], balanced_weights(labels[train], [sources[i] for i in train]),
-                          heads, buckets=[features[i] for i in train], epochs=3 if quick else 6)  # fmt: skip
+        model = fit_without(texts, labels, sources, heads, features, np.flatnonzero(fold_of_text != fold), quick)
         for i in np.flatnonzero(fold_of_row == fold):
             within[i] = score_row(model, rows[i])
     return loso, within
@@ -141,7 +145,8 @@ def bench_injection(corpora: Path, quick: bool) -> dict[str, Any]:
     shipped, rules, times = [], [], []
     for row in rows:
         started = time.perf_counter()
-        shipped.append(detector.score(row["text"])[0])
+        document = row.get("kind") == "document"
+        shipped.append((detector.score_document if document else detector.score)(row["text"])[0])
         times.append((time.perf_counter() - started) * 1000)
         rules.append(max(rule_score(canonical(u))[0] for u in injection_units(row)))
     baseline = tfidf_baseline([r["text"] for r in rows])
@@ -233,7 +238,8 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
     for j, head in enumerate(TOXICITY_HEADS[1:], 1):
         cat = labels[:, j]
         if 0 < cat.sum() < len(cat):
-            categories[head] = {"positives": int(cat.sum()), "ngram_lr_loso_auroc": round(roc_auc(cat, loso[:, j]), 3),
+            categories[head] = {"positives": int(cat.sum()),
+                                "ngram_lr_loso_auroc": round(roc_auc(cat, loso[:, j]), 3),
                                 "sources": sorted({r["source"] for r in rows if head in r["categories"]})}
     return {"per_source": table, "totals": totals, "categories": categories,
             "latency": per_kb(times, [r["text"] for r in rows])}

@@ -159,7 +159,10 @@ def per_source(corpus: Path, floor: float, threshold: float, target: float = 0.9
     labels = np.array([p["label"] for p in pairs])
     sources = np.array([p["source"] for p in pairs])
     cosines = rows[:, 0]
-    guarded = lambda mask, scores: apply_guards([(p["a"], p["b"]) for p, m in zip(pairs, mask) if m], scores)  # noqa: E731
+
+    def guarded(mask: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return apply_guards([(p["a"], p["b"]) for p, m in zip(pairs, mask, strict=True) if m], scores)
+
     shipped_scores = guarded(np.ones(len(pairs), bool), LogisticModel.load().predict(rows))
     out: dict = {"floor": floor, "default_threshold": threshold, "target_precision": target, "sources": {}}
     for source in sorted(set(sources)):

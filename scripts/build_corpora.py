@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus_sources as S  # noqa: E402
+import corpus_sources as S
 
 OWN = S.ROOT / "data" / "guardrails"
 csv.field_size_limit(10_000_000)

@@ -81,7 +81,8 @@ TENSOR_TRUST_EXTRACT = Source(
 )
 CLINC = Source("clinc/oos-eval", "828f8093932c8fe6ca7936c3d2e52903b1c523de", "data/data_full.json", "CC BY 3.0")
 BANKING77 = Source(
-    "PolyAI-LDN/task-specific-datasets", "57ec275d8078af65b7731c2a98be812d844a6d6b", "banking_data/train.csv", "CC BY 4.0"
+    "PolyAI-LDN/task-specific-datasets", "57ec275d8078af65b7731c2a98be812d844a6d6b", "banking_data/train.csv",
+    "CC BY 4.0",
 )
 ALPACA_SEED = Source(
     "tatsu-lab/stanford_alpaca", "761dc5bfbdeeffa89b8bff5d038781a4055f796a", "seed_tasks.jsonl", "Apache-2.0"
@@ -116,7 +117,9 @@ AILUMINATE = Source(
     "airr_official_1.0_demo_en_us_prompt_set_release.csv",
     "CC BY 4.0 (prompt set; code Apache-2.0)",
 )
-HEALTHVER_DEV = Source("sarrouti/HealthVer", "b20ac99ceed62f5264a319fa25a854df1668d85b", "data/healthver_dev.csv", "MIT")
+HEALTHVER_DEV = Source(
+    "sarrouti/HealthVer", "b20ac99ceed62f5264a319fa25a854df1668d85b", "data/healthver_dev.csv", "MIT"
+)
 HEALTHVER_TEST = Source(HEALTHVER_DEV.repo, HEALTHVER_DEV.commit, "data/healthver_test.csv", HEALTHVER_DEV.licence)
 COVIDFACT = Source(
     "asaakyan/covidfact", "ceeb613cde5a6c19dea4f2c165654e510ff52b10", "COVIDFACT_dataset.jsonl", "MIT (repository)"

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from ngram_model import BUCKETS, NgramHeads, ngram_buckets
+
 from shared.guardrails.text import canonical, sentence_windows
 
 TOXICITY_HEADS = ("toxic", "harassment", "hate", "sexual", "violence", "self_harm")

@@ -1,7 +1,9 @@
 """Hashed word and character n-gram features and linear heads over them: the n-gram + logistic
-regression baseline that ``bench/detection.py`` trains leave-one-source-out beside the shipped detectors.
+regression model that ``bench/detection.py`` trains leave-one-source-out beside the shipped
+detectors.
 
-A text becomes the set of its hashed word unigrams and bigrams and character 3-, 4- and 5-grams (2^18 buckets); each head is a
+A text becomes the set of its hashed word unigrams and bigrams and character 3-, 4- and 5-grams
+(2^18 buckets); each head is a
 weight per bucket, and a text's log-odds are the mean weight of its buckets times the square root of
 their number (cosine-normalised, so length by itself is no evidence) plus a bias. Computing the
 features of 1 KB of text takes ~0.1 ms; every head then costs one gather. Measured across sources
@@ -18,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 
 BITS = 18
 BUCKETS = 1 << BITS

@@ -13,7 +13,8 @@ from llmops.cli import CliError
 from shared.config import get_settings
 
 
-def read_pairs(path: Path) -> list[dict[str, Any]]:
+def read_lines(path: Path, valid: Any, requirement: str) -> list[dict[str, Any]]:
+    """JSON objects, one a line (blank lines skipped); ``valid(row)`` says whether a row has its fields."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -26,10 +27,15 @@ def read_pairs(path: Path) -> list[dict[str, Any]]:
             item = json.loads(line)
         except ValueError as exc:
             raise CliError(f"{path}:{number}: not JSON: {exc}") from None
-        if not isinstance(item, dict) or not isinstance(item.get("a"), str) or not isinstance(item.get("b"), str):
-            raise CliError(f"{path}:{number}: each line needs string fields 'a' and 'b'")
+        if not isinstance(item, dict) or not valid(item):
+            raise CliError(f"{path}:{number}: {requirement}")
         items.append(item)
     return items
+
+
+def read_pairs(path: Path) -> list[dict[str, Any]]:
+    return read_lines(path, lambda item: isinstance(item.get("a"), str) and isinstance(item.get("b"), str),
+                      "each line needs string fields 'a' and 'b'")
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
@@ -83,22 +89,8 @@ def _labels(items: list[dict[str, Any]], path: Path) -> list[int]:
 
 
 def _read_feedback(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot read: {exc}") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise CliError(f"{path}:{number}: not JSON: {exc}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("similarity"), int | float):
-            raise CliError(f"{path}:{number}: each line needs a number 'similarity' (the hit's recorded score)")
-        rows.append(row)
-    return rows
+    return read_lines(path, lambda row: isinstance(row.get("similarity"), int | float),
+                      "each line needs a number 'similarity' (the hit's recorded score)")
 
 
 def calibration_table(similarities: list[float], labels: list[int], *, min_hits: int) -> list[dict[str, Any]]:
@@ -154,7 +146,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         rows = _read_feedback(path)
         labels = _labels(rows, path)
         similarities = [float(row["similarity"]) for row in rows]
-        source = f"{len(rows)} rated cache hits (only thresholds at or above the one they were served at are measurable)"
+        source = f"{len(rows)} rated cache hits (measurable: thresholds at or above the one they were served at)"
     if not labels:
         raise CliError(f"{path}: no rows")
     table = calibration_table(similarities, labels, min_hits=args.min_hits)

@@ -86,7 +86,7 @@ class InjectionCheck(Check):
         self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
-        score, detail = self.detector.score(text)
+        score, detail = self.detector.score_document(text) if ctx.is_document else self.detector.score(text)
         return Finding(score, detail=detail)
 
     async def scan_azure(self, text: str, ctx: ScanContext) -> Finding | None:

@@ -16,7 +16,8 @@ def test_int8_vectors_track_the_float_model_and_are_unit_length():
     reference = shared_encoder().encode(TEXTS)
     assert quantised.shape == (4, 384)
     np.testing.assert_allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-4)
-    assert float(np.min(np.einsum("ij,ij->i", quantised, reference))) > 0.97  # int8 weights: within ~0.02 of the float model (empty text the worst)
+    # int8 weights: within ~0.02 of the float model (the empty text is the worst)
+    assert float(np.min(np.einsum("ij,ij->i", quantised, reference))) > 0.97
 
 
 def test_truncation_keeps_the_separator_and_the_memo_returns_the_same_vector():
