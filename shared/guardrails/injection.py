@@ -20,6 +20,7 @@ payloads decoded and appended.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.guardrails.classifier import ShortTextPrior, WindowedHead
 from shared.guardrails.text import canonical, sentence_windows
@@ -256,7 +257,7 @@ DOCUMENT_MODEL_THRESHOLD = 0.7
 class InjectionDetector(WindowedHead):
     model_name = "injection"
 
-    def score_document(self, text: str) -> tuple[float, dict]:
+    def score_document(self, text: str) -> tuple[float, dict[str, Any]]:
         """A document or tool result: the worst sentence window, rules and model per window."""
         if not text.strip():
             return 0.0, {}
@@ -266,7 +267,7 @@ class InjectionDetector(WindowedHead):
         units = sentence_windows(clean)
         probabilities = self.head.probabilities(sentence_vectors(units))
         prior = ShortTextPrior.of(self.head.meta)
-        best, best_rules, hits_all = 0.0, 0.0, set()
+        best, best_rules, hits_all = 0.0, 0.0, set[str]()
         for unit, probability in zip(units, probabilities, strict=True):
             rules, hits = rule_score(unit)
             hits_all.update(hits)
