@@ -38,6 +38,8 @@ class RolloutPolicy(BaseModel):
     min_duration_s: float = Field(default=600, ge=0)
     max_error_rate_increase: float = Field(default=0.02, ge=0)
     max_p95_ratio: float = Field(default=1.25, gt=0)
+    # ...and by at least this much: a few milliseconds of jitter between two fast deployments is no regression
+    min_p95_increase_ms: float = Field(default=25.0, ge=0)
     max_guardrail_rate_increase: float = Field(default=0.01, ge=0)
     min_feedback: int = Field(default=10, ge=1)
     max_feedback_drop: float = Field(default=0.1, ge=0)
@@ -112,7 +114,9 @@ def judge(candidate: Signals, target: Signals, policy: RolloutPolicy, age_s: flo
     elif candidate.requests >= max(10, policy.min_requests // 5):  # enough to see a clear regression
         if candidate.error_rate > target.error_rate + policy.max_error_rate_increase:
             reasons.append(f"error rate {candidate.error_rate:.3f} vs {target.error_rate:.3f}")
-        if target.p95_latency_ms and candidate.p95_latency_ms > target.p95_latency_ms * policy.max_p95_ratio:
+        slower = candidate.p95_latency_ms - target.p95_latency_ms
+        if (target.p95_latency_ms and candidate.p95_latency_ms > target.p95_latency_ms * policy.max_p95_ratio
+                and slower >= policy.min_p95_increase_ms):
             reasons.append(f"p95 latency {candidate.p95_latency_ms:.0f} ms vs {target.p95_latency_ms:.0f} ms")
         if candidate.guardrail_rate > target.guardrail_rate + policy.max_guardrail_rate_increase:
             reasons.append(f"guardrail interventions {candidate.guardrail_rate:.3f} vs {target.guardrail_rate:.3f}")

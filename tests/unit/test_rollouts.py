@@ -45,6 +45,14 @@ def test_judge_waits_promotes_and_rolls_back() -> None:
     assert judge(Signals(requests=25, p95_latency_ms=700), healthy, too_young, 60).action == "wait"
 
 
+def test_milliseconds_of_jitter_between_fast_deployments_are_no_latency_regression() -> None:
+    fast = Signals(requests=100, p95_latency_ms=2.0, feedback=10, feedback_score=0.8)
+    jitter = judge(Signals(requests=25, p95_latency_ms=3.0, feedback=4, feedback_score=0.8), fast, POLICY, 60)
+    assert jitter.action == "promote"  # 1.5x, but 1 ms
+    slow = judge(Signals(requests=25, p95_latency_ms=40.0, feedback=4, feedback_score=0.8), fast, POLICY, 60)
+    assert slow.action == "rollback" and "p95" in slow.reasons[0]
+
+
 def test_signals_from_records() -> None:
     records = [{"status": 200, "latency_ms": 100 + i} for i in range(18)] + [
         {"status": 502, "latency_ms": 5}, {"status": 499}, {"status": 200, "latency_ms": 90,
