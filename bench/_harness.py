@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from llmops.devhost import SIMULATOR_KEY, local_deployments  # noqa: E402
-from shared.retraining.metrics import percentile  # noqa: E402
+from shared.retraining.contract.metrics import percentile  # noqa: E402
 from tests.support.services import free_port, running_process  # noqa: E402
 
 

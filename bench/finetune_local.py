@@ -26,7 +26,7 @@ from pipelines.components.spec import FINETUNE, PREPARE  # noqa: E402
 from pipelines.parameters import PipelineParameters  # noqa: E402
 from pipelines.training.sample_data import synthetic_examples  # noqa: E402
 from shared.config import Settings  # noqa: E402
-from shared.retraining.examples import write_examples  # noqa: E402
+from shared.retraining.contract.examples import write_examples  # noqa: E402
 
 
 def run(argv: list[str], code: Path, threads: int) -> float:

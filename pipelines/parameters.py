@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from pipelines.components.spec import ASSET_KINDS, ComponentSpec
-from shared.retraining.gate import GateThresholds
+from shared.retraining.contract.gate import GateThresholds
 
 REGRESSION_SET = Path(__file__).resolve().parent / "data" / "regression_set.jsonl"
 TINY = "tiny"

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from shared.deployments import Deployment
-from shared.retraining.metrics import percentile
+from shared.retraining.contract.metrics import percentile
 from shared.store import DocumentStore, Filter, PreconditionFailedError
 
 ROLLOUTS = "model_rollouts"

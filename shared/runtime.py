@@ -34,6 +34,7 @@ from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
+    from shared.retraining.contract.runs import TrainingRunner
     from shared.retraining.coordinator import RetrainingCoordinator
 
 log = logging.getLogger(__name__)
@@ -127,9 +128,23 @@ def build_gateway_cache(settings: Settings, store: DocumentStore) -> Any:
     return GatewayCache(build_response_cache(settings, store))
 
 
+def build_training_runner(settings: Settings) -> TrainingRunner:
+    """The training runner the settings ask for: Azure ML, or the same component scripts run locally.
+
+    The runners live beside the pipeline they run (``pipelines/runners``); they and the SDKs they use
+    (azure-ai-ml) are imported only when retraining is first needed, never at start-up."""
+    if settings.training_runner == "azureml":
+        from pipelines.runners.azureml import AzureMLTrainingRunner
+
+        return AzureMLTrainingRunner.from_settings(settings)
+    from pipelines.runners.local import LocalTrainingRunner
+
+    return LocalTrainingRunner.from_settings(settings)
+
+
 def build_retraining(platform: Platform) -> RetrainingCoordinator:
     from shared.retraining.coordinator import CanaryConfig, RetrainingCoordinator
-    from shared.retraining.runner import RetrainingService, build_training_runner
+    from shared.retraining.runner import RetrainingService
     from shared.retraining.runs import TrainingRunStore
     from shared.retraining.serving import build_serving_deployer
 

@@ -79,7 +79,7 @@ def _settings():
 def _build(args: argparse.Namespace) -> int:
     from pipelines.definition import PipelineValidationError, build_pipeline_job, write_pipeline
     from pipelines.parameters import REGRESSION_SET, PipelineParameters
-    from shared.retraining.runs import job_name_for
+    from shared.retraining.contract.runs import job_name_for
 
     settings = _settings()
     out = (args.out or settings.data_dir / "pipeline").resolve()
@@ -112,7 +112,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _snapshot_identity(path: Path, dataset_id: str | None, snapshot_id: str | None) -> tuple[str, str]:
-    from shared.retraining.examples import SnapshotError, read_examples
+    from shared.retraining.contract.examples import SnapshotError, read_examples
 
     try:
         examples = read_examples(path)
@@ -168,10 +168,10 @@ def _print_run(run: Any) -> None:
 
 
 def _run_local(args: argparse.Namespace) -> int:
+    from pipelines.runners.local import LocalTrainingRunner
     from pipelines.training.sample_data import synthetic_examples
-    from shared.retraining.examples import write_examples
-    from shared.retraining.local_runner import LocalTrainingRunner
-    from shared.retraining.runs import TrainingRequest
+    from shared.retraining.contract.examples import write_examples
+    from shared.retraining.contract.runs import TrainingRequest
 
     settings = _settings()
     if args.snapshot:
@@ -196,8 +196,8 @@ def _run_local(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from shared.retraining.azureml import AzureMLTrainingRunner
-    from shared.retraining.runs import TrainingRequest
+    from pipelines.runners.azureml import AzureMLTrainingRunner
+    from shared.retraining.contract.runs import TrainingRequest
 
     settings = _settings()
     try:
@@ -225,7 +225,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from shared.retraining.runner import build_training_runner
+    from shared.runtime import build_training_runner
 
     settings = _settings()
     try:
@@ -239,7 +239,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _serve_spec(args: argparse.Namespace) -> int:
-    from shared.retraining.registry import RegisteredModel
+    from shared.retraining.contract.registry import RegisteredModel
     from shared.retraining.serving import AzureMLServingDeployer, ServingConfig
 
     name, _, version = args.model.partition(":")

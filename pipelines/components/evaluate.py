@@ -3,7 +3,7 @@ split and the fixed regression set.
 
 Production is the base model with the production adapter, or the base model alone when there is
 none yet (the first candidate), or any OpenAI-compatible endpoint (``--production-endpoint``).
-Output folder: ``evaluation_report.json`` (``shared.retraining.report.EvaluationReport``).
+Output folder: ``evaluation_report.json`` (``shared.retraining.contract.report.EvaluationReport``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.training.judge import LlmJudge
     from pipelines.training.modeling import load_for_inference, load_tokenizer
     from pipelines.training.output_checks import load_output_check
-    from shared.retraining.examples import read_examples
-    from shared.retraining.report import EvaluationReport, SuiteComparison
+    from shared.retraining.contract.examples import read_examples
+    from shared.retraining.contract.report import EvaluationReport, SuiteComparison
 
     if bool(args.production_endpoint) != bool(args.production_model):
         print("evaluate: --production-endpoint and --production-model go together", file=sys.stderr)

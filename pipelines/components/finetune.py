@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan_base_model_load,
     )
     from pipelines.training.tracking import MetricsLog
-    from shared.retraining.examples import read_examples
+    from shared.retraining.contract.examples import read_examples
 
     cuda = torch.cuda.is_available()
     try:

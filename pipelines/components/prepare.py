@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.components.spec import PREPARE
-from shared.retraining.examples import SnapshotError, TrainingExample, read_examples, write_examples
+from shared.retraining.contract.examples import SnapshotError, TrainingExample, read_examples, write_examples
 
 MANIFEST = "manifest.json"
 TRAIN_FILE, VALIDATION_FILE = "train.jsonl", "validation.jsonl"

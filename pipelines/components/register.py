@@ -18,9 +18,9 @@ from pipelines.components.evaluate import REPORT_FILE
 from pipelines.components.finetune import METRICS_FILE
 from pipelines.components.prepare import MANIFEST
 from pipelines.components.spec import REGISTER
-from shared.retraining.gate import GateThresholds, decide_on_report
-from shared.retraining.registry import AzureMLModelRegistry, LocalModelRegistry, ModelRegistry
-from shared.retraining.report import EvaluationReport
+from shared.retraining.contract.gate import GateThresholds, decide_on_report
+from shared.retraining.contract.registry import AzureMLModelRegistry, LocalModelRegistry, ModelRegistry
+from shared.retraining.contract.report import EvaluationReport
 
 REGISTRATION_FILE = "registration.json"
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pipelines.training.generation import Generator
 from pipelines.training.judge import LlmJudge
 from pipelines.training.output_checks import OutputCheck
-from shared.retraining.examples import TrainingExample
-from shared.retraining.metrics import REFERENCE_METRICS
-from shared.retraining.report import RequestMeasurement, SuiteResult
+from shared.retraining.contract.examples import TrainingExample
+from shared.retraining.contract.metrics import REFERENCE_METRICS
+from shared.retraining.contract.report import RequestMeasurement, SuiteResult
 
 
 @dataclass(frozen=True, slots=True)

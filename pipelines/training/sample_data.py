@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from shared.retraining.examples import ChatMessage, TrainingExample
+from shared.retraining.contract.examples import ChatMessage, TrainingExample
 
 SYSTEM_PROMPT = "You are the Contoso support assistant. Answer briefly and precisely."
 

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer is trained on the snapshot's own texts (the local runner's first step)."""
     import argparse
 
-    from shared.retraining.examples import read_examples
+    from shared.retraining.contract.examples import read_examples
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--snapshot", type=Path, required=True)

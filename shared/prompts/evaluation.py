@@ -26,7 +26,7 @@ from shared.config import PromptSettings
 from shared.prompts.metrics import Assertion, exact_match, rouge_l, schema_problem, token_f1
 from shared.prompts.registry import PromptRegistry, PromptVersion
 from shared.prompts.render import PromptVariablesError, render
-from shared.retraining.metrics import percentile
+from shared.retraining.contract.metrics import percentile
 from shared.store import DocumentStore
 
 EVALS = "prompt_evals"

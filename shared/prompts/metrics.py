@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.retraining.metrics import exact_match, rouge_l, token_f1
+from shared.retraining.contract.metrics import exact_match, rouge_l, token_f1
 
 __all__ = ["Assertion", "exact_match", "rouge_l", "schema_problem", "token_f1"]
 

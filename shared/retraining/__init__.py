@@ -1,8 +1,13 @@
-"""The retraining loop's core: training examples, offline metrics, the evaluation gate, run records,
-and the ports (with Azure ML and local adapters) that train, register and serve a candidate model.
+"""The retraining loop, platform side: the retraining service and coordinator, run records, dataset
+snapshots, serving a registered candidate.
 
-Modules are imported directly (``from shared.retraining.gate import decide``); this package imports
-nothing on its own, so the pipeline's component scripts can use the pure modules (``examples``,
-``metrics``, ``gate``, ``registry``) without the platform's settings, store or Azure SDKs, and the
-Function App never pays for ``azure-ai-ml`` or ``torch`` unless a retraining adapter is used.
+Its boundary with the training pipeline (``pipelines/``) is ``shared.retraining.contract``: the pure
+modules both sides share (training examples, offline metrics, the evaluation report and gate, the
+model registry, run requests and records, the ``TrainingRunner`` port). The pipeline's component
+scripts import nothing else of ``shared`` (they run in Azure ML from a code snapshot of ``pipelines/``
+and the contract alone); the runners that submit or run the pipeline live beside it
+(``pipelines/runners``) and are chosen in the composition root (``shared.runtime``).
+
+Modules are imported directly; this package imports nothing on its own, so the Function App never
+pays for ``azure-ai-ml`` or ``torch`` unless a retraining adapter is used.
 """

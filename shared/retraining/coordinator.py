@@ -28,9 +28,10 @@ from pydantic import BaseModel, Field, ValidationError
 from shared.deployments import Deployment
 from shared.observability import names as n
 from shared.observability.telemetry import Telemetry
-from shared.retraining.registry import RegisteredModel
+from shared.retraining.contract.registry import RegisteredModel
+from shared.retraining.contract.runs import TrainingRequest, TrainingRun
 from shared.retraining.runner import RetrainingService
-from shared.retraining.runs import TRAINING_RUNS, TrainingRequest, TrainingRun
+from shared.retraining.runs import TRAINING_RUNS
 from shared.retraining.serving import ServingDeployer
 from shared.retraining.snapshots import export_snapshot
 from shared.rollouts import CanaryJudge, Decision, Rollout, RolloutStore

@@ -1,9 +1,11 @@
-"""The training-runner port and the retraining service that the retraining trigger calls.
+"""The retraining service that the retraining trigger calls.
 
-``TrainingRunner`` has two adapters: ``AzureMLTrainingRunner`` (builds the pipeline and submits it
-with ``MLClient.jobs.create_or_update``) and ``LocalTrainingRunner`` (runs the same component
-scripts in subprocesses on this machine). ``RetrainingService`` adds the idempotency and the
-records: one run per snapshot, recorded in ``training_runs`` before and after every change.
+It drives a ``TrainingRunner`` (``shared.retraining.contract.runs``; its adapters live beside the
+pipeline they run: ``pipelines.runners.azureml.AzureMLTrainingRunner`` builds the pipeline and submits
+it with ``MLClient.jobs.create_or_update``, ``pipelines.runners.local.LocalTrainingRunner`` runs the same
+component scripts in subprocesses on this machine; the composition root, ``shared.runtime``, picks
+one). ``RetrainingService`` adds the idempotency and the records: one run per snapshot, recorded in
+``training_runs`` before and after every change.
 
 Entry points for the event-driven functions::
 
@@ -15,23 +17,9 @@ Entry points for the event-driven functions::
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
-from shared.config import Settings
-from shared.retraining.runs import TrainingRequest, TrainingRun, TrainingRunError, TrainingRunStore, job_name_for
-
-__all__ = ["RetrainingService", "TrainingRunError", "TrainingRunner", "build_training_runner"]
-
-
-class TrainingRunner(Protocol):
-    kind: str
-
-    async def submit(self, request: TrainingRequest, *, run_id: str) -> TrainingRun:
-        """Start the pipeline for ``request`` as ``run_id``; when a run of that id exists already,
-        return it instead of starting another."""
-
-    async def refresh(self, run: TrainingRun) -> TrainingRun:
-        """The run's current status; once finished, with its metrics, gate decision and model."""
+from shared.retraining.contract.runs import TrainingRequest, TrainingRun, TrainingRunner, job_name_for
+from shared.retraining.runs import TrainingRunStore
 
 
 class RetrainingService:
@@ -57,13 +45,3 @@ class RetrainingService:
         updated = await self.runner.refresh(run)
         return await self.runs.save(updated.model_copy(update={"updated_at": time.time()}))
 
-
-def build_training_runner(settings: Settings) -> TrainingRunner:
-    """The adapter the settings ask for (heavy SDKs are imported only when it runs)."""
-    if settings.training_runner == "azureml":
-        from shared.retraining.azureml import AzureMLTrainingRunner
-
-        return AzureMLTrainingRunner.from_settings(settings)
-    from shared.retraining.local_runner import LocalTrainingRunner
-
-    return LocalTrainingRunner.from_settings(settings)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from shared.config import Settings, TrainingSettings
-from shared.retraining.registry import RegisteredModel
+from shared.retraining.contract.registry import RegisteredModel
 
 if TYPE_CHECKING:  # azure-ai-ml is imported where it is used, never at start-up
     from azure.ai.ml.entities import Environment, ManagedOnlineDeployment, ManagedOnlineEndpoint
@@ -199,7 +199,7 @@ class LocalServingDeployer:
 def build_serving_deployer(settings: Settings) -> ServingDeployer:
     config = ServingConfig.from_settings(settings)
     if settings.training_runner == "azureml":
-        from shared.retraining.registry import workspace_ml_client
+        from shared.retraining.contract.registry import workspace_ml_client
 
         client = workspace_ml_client(*settings.azureml_workspace_ids(), client_id=settings.azure_client_id)
         return AzureMLServingDeployer(client, config)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from shared.retraining.examples import SnapshotError, TrainingExample, write_examples
+from shared.retraining.contract.examples import SnapshotError, TrainingExample, write_examples
 from shared.store.base import DocumentStore
 
 TRAINING_EXAMPLES = "training_examples"

@@ -71,8 +71,8 @@ async def test_the_deployed_settings_build_the_guardrail_service(platform: Progr
 
 
 def test_the_deployed_settings_configure_retraining_in_azure_ml(platform: ProgramRun, deployed_settings):
-    from shared.retraining.runner import build_training_runner
     from shared.retraining.serving import ServingConfig
+    from shared.runtime import build_training_runner
 
     settings = deployed_settings(platform)
     assert settings.training_runner == "azureml"

@@ -18,7 +18,7 @@ import pytest
 from llmops.cli import main
 from pipelines.training.sample_data import synthetic_examples
 from shared.config import Settings, reset_settings_cache
-from shared.retraining.examples import write_examples
+from shared.retraining.contract.examples import write_examples
 from shared.retraining.runs import TrainingRunStore
 from shared.store.sqlite import SqliteDocumentStore
 

@@ -11,10 +11,12 @@ import pytest
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
 from pipelines.parameters import PipelineParameters
+from pipelines.runners.azureml import AzureMLTrainingRunner, run_status
 from shared.config import Settings
-from shared.retraining.azureml import AzureMLTrainingRunner, run_status
-from shared.retraining.runner import RetrainingService, build_training_runner
-from shared.retraining.runs import TrainingRequest, TrainingRunStore, job_name_for
+from shared.retraining.contract.runs import TrainingRequest, job_name_for
+from shared.retraining.runner import RetrainingService
+from shared.retraining.runs import TrainingRunStore
+from shared.runtime import build_training_runner
 from shared.store.sqlite import SqliteDocumentStore
 
 

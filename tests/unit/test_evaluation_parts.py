@@ -13,7 +13,7 @@ from pipelines.training.evaluation import TokenPrice, evaluate_suite
 from pipelines.training.generation import Generation, OpenAIChatGenerator
 from pipelines.training.judge import JudgeError, LlmJudge, parse_score
 from pipelines.training.output_checks import basic_output_checks, load_output_check
-from shared.retraining.examples import TrainingExample
+from shared.retraining.contract.examples import TrainingExample
 
 PROMPT = [{"role": "user", "content": "My mail is ann@example.com, where is order 1234?"}]
 

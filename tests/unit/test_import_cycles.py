@@ -8,42 +8,7 @@ when that is a module, else ``a/b``); importing a submodule does not count as im
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-ROOTS = ("shared", "functions", "pipelines")
-
-
-def project_modules() -> dict[str, Path]:
-    modules: dict[str, Path] = {"function_app": REPO / "function_app.py"}
-    for root in ROOTS:
-        for path in (REPO / root).rglob("*.py"):
-            parts = path.relative_to(REPO).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            modules[name] = path
-    return modules
-
-
-def imported(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The project modules that ``module`` imports."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            out.update(alias.name for alias in node.names if alias.name in modules)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
-                if f"{base}.{alias.name}" in modules:
-                    out.add(f"{base}.{alias.name}")
-                elif base in modules:
-                    out.add(base)
-    out.discard(module)
-    return out
+from tests.support.imports import import_graph, imported
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -82,8 +47,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_import_graph_has_no_cycle() -> None:
-    modules = project_modules()
-    graph = {name: imported(name, path, modules) for name, path in modules.items()}
+    graph = import_graph()
     found = cycles(graph)
     detail = ["  " + " <-> ".join(component) + ": " + "; ".join(
         f"{a} imports {', '.join(sorted(graph[a] & set(component)))}" for a in component) for component in found]

@@ -82,7 +82,11 @@ def test_pipeline_builds_validates_and_round_trips(tmp_path, params) -> None:
     }
     assert document["jobs"]["finetune"]["component"]["code"] == "./code"
     assert (tmp_path / "build" / "code" / "pipelines" / "components" / "finetune.py").is_file()
-    assert (tmp_path / "build" / "code" / "shared" / "retraining" / "gate.py").is_file()
+    code = tmp_path / "build" / "code"
+    assert (code / "shared" / "retraining" / "contract" / "gate.py").is_file()
+    # the components' snapshot holds the contract alone: none of the platform, none of the runners
+    assert not (code / "shared" / "retraining" / "coordinator.py").exists()
+    assert not (code / "pipelines" / "runners").exists()
     assert (tmp_path / "build" / "environments" / "finetune" / "Dockerfile").is_file()
 
 

@@ -9,9 +9,9 @@ import pytest
 from pipelines.components.prepare import main as prepare_main
 from pipelines.components.prepare import split_examples
 from pipelines.training.sample_data import synthetic_examples
-from shared.retraining.examples import SnapshotError, TrainingExample, parse_examples, write_examples
-from shared.retraining.metrics import exact_match, percentile, rouge_l, token_f1
-from shared.retraining.runs import job_name_for
+from shared.retraining.contract.examples import SnapshotError, TrainingExample, parse_examples, write_examples
+from shared.retraining.contract.metrics import exact_match, percentile, rouge_l, token_f1
+from shared.retraining.contract.runs import job_name_for
 
 
 def example(i: int, split: str = "train", answer: str = "Fine.") -> dict:

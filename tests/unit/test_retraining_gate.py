@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.config import Settings
-from shared.retraining.gate import GateThresholds, decide, decide_on_report
-from shared.retraining.report import (
+from shared.retraining.contract.gate import GateThresholds, decide, decide_on_report
+from shared.retraining.contract.report import (
     EvaluationReport,
     ModelScores,
     RequestMeasurement,

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from shared.config import Settings
-from shared.retraining.registry import RegisteredModel
+from shared.retraining.contract.registry import RegisteredModel
 from shared.retraining.serving import (
     DEPLOYMENT_HEADER,
     AzureMLServingDeployer,

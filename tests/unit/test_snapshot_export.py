@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.components.prepare import prepare
-from shared.retraining.examples import SnapshotError, read_examples
+from shared.retraining.contract.examples import SnapshotError, read_examples
 from shared.retraining.snapshots import export_snapshot
 from shared.store.sqlite import SqliteDocumentStore
 

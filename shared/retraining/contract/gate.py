@@ -15,11 +15,14 @@ A limit left as ``None`` is not checked.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.config import TrainingSettings
-from shared.retraining.report import EvaluationReport, ModelScores
+from shared.retraining.contract.report import EvaluationReport, ModelScores
+
+if TYPE_CHECKING:  # the component scripts run without the platform's settings module
+    from shared.config import TrainingSettings
 
 GATE_SETTINGS_PREFIX = "gate_"
 

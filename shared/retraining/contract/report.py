@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.retraining.metrics import mean, percentile
+from shared.retraining.contract.metrics import mean, percentile
 
 SUITES = ("validation", "regression")
 

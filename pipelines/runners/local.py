@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Settings
-from shared.retraining.runs import TrainingRequest, TrainingRun
+from shared.retraining.contract.runs import TrainingRequest, TrainingRun
 
 RUN_FILE = "run.json"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import Settings
-from shared.retraining.runs import RunStatus, TrainingRequest, TrainingRun, TrainingRunError
+from shared.retraining.contract.runs import RunStatus, TrainingRequest, TrainingRun, TrainingRunError
 
 # Azure ML job status -> run status (anything else: still running).
 _STATUS: dict[str, RunStatus] = {
@@ -64,7 +64,7 @@ class AzureMLTrainingRunner:
     @classmethod
     def from_settings(cls, settings: Settings) -> AzureMLTrainingRunner:
         from pipelines.parameters import PipelineParameters
-        from shared.retraining.registry import workspace_ml_client
+        from shared.retraining.contract.registry import workspace_ml_client
 
         subscription, group, workspace = settings.azureml_workspace_ids()
         return cls(
