@@ -2,7 +2,8 @@
 
 Output folder: ``train.jsonl``, ``validation.jsonl``, ``manifest.json`` (snapshot digest, counts,
 dataset ids). Examples keep their curated ``split``; when the snapshot marks none as validation, a
-deterministic share (by hash of ``example_id``) is held out. Repeated ``example_id``s keep the first.
+deterministic share (by hash of ``example_id``) is held out, and at least one example when there are
+two or more (a small snapshot's hash share can come out empty). Repeated ``example_id``s keep the first.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _bucket(example_id: str) -> float:
+    return int(hashlib.sha256(example_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def _held_out(example_id: str, fraction: float) -> bool:
-    bucket = int(hashlib.sha256(example_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return bucket < fraction
+    return _bucket(example_id) < fraction
 
 
 def split_examples(
@@ -48,8 +52,11 @@ def split_examples(
     if validation:
         train = [e for e in unique if e.split == "train"]
     else:
-        validation = [e for e in unique if _held_out(e.example_id, validation_fraction)]
-        train = [e for e in unique if not _held_out(e.example_id, validation_fraction)]
+        held = {e.example_id for e in unique if _held_out(e.example_id, validation_fraction)}
+        if not held and len(unique) >= 2 and validation_fraction > 0:  # the example nearest the share
+            held = {min(unique, key=lambda e: _bucket(e.example_id)).example_id}
+        validation = [e for e in unique if e.example_id in held]
+        train = [e for e in unique if e.example_id not in held]
         validation = [e.model_copy(update={"split": "validation"}) for e in validation]
     return train, validation, len(examples) - len(unique)
 

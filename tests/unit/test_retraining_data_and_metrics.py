@@ -61,6 +61,14 @@ def test_split_holds_out_deterministically_when_none_marked() -> None:
     assert all(e.split == "validation" for e in first[1])
 
 
+def test_a_small_snapshot_always_keeps_one_example_for_validation() -> None:
+    examples = [TrainingExample.model_validate(example(i)) for i in range(10)]
+    for fraction in (0.001, 0.2):
+        train, validation, _ = split_examples(examples, fraction)
+        assert validation and len(train) + len(validation) == 10
+    assert split_examples(examples[:1], 0.2)[1] == []  # a single example cannot be split
+
+
 def test_prepare_step_writes_splits_and_manifest(tmp_path) -> None:
     snapshot = tmp_path / "snapshot.jsonl"
     write_examples(snapshot, synthetic_examples(60))
