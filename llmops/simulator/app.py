@@ -14,7 +14,9 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,10 +29,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from llmops.simulator import generator
+from llmops.simulator import generator, tools
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
 
 DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged against the TPM window
+
+
+def base64_floats(vector: list[float]) -> str:
+    """An embedding as the API's ``encoding_format: base64`` sends it: little-endian float32 bytes."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -119,7 +126,7 @@ class Simulator:
         admitted = await self._admit(deployment, body)
         if isinstance(admitted, Response):
             return admitted
-        result = generator.complete(body)
+        result = generator.complete(body, hallucinate=self.state.roll(deployment.faults.hallucination_rate))
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model = f"{deployment.name}-sim"
         rng = random.Random(generator.seed_of(body["messages"], "latency"))
@@ -161,8 +168,8 @@ class Simulator:
         message = result["message"]
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         if message.get("tool_calls"):
-            call = message["tool_calls"][0]
-            deltas.append({"tool_calls": [{"index": 0, **call}]})
+            for index, call in enumerate(message["tool_calls"]):
+                deltas.extend(tools.stream_deltas(call, index))
         else:
             deltas.extend({"content": piece} for piece in generator.split_for_stream(message.get("content") or ""))
         for sent, delta in enumerate(deltas):
@@ -194,12 +201,19 @@ class Simulator:
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             return _error(400, "'input' must be a string or a list of strings.", "invalid_request")
-        dimensions = int(body.get("dimensions") or 1536)
+        dimensions = body.get("dimensions") or 1536
+        if not isinstance(dimensions, int) or not 1 <= dimensions <= 3072:
+            return _error(400, "'dimensions' must be an integer between 1 and 3072.", "invalid_request")
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            return _error(400, "'encoding_format' must be 'float' or 'base64'.", "invalid_request")
         tokens = sum(generator.count_text_tokens(t) for t in texts)
         deployment.count("embeddings")
+        vectors = [generator.embedding(t, dimensions) for t in texts]
         return _json({"object": "list", "model": deployment.name,
-                      "data": [{"object": "embedding", "index": i, "embedding": generator.embedding(t, dimensions)}
-                               for i, t in enumerate(texts)],
+                      "data": [{"object": "embedding", "index": i,
+                                "embedding": vector if encoding == "float" else base64_floats(vector)}
+                               for i, vector in enumerate(vectors)],
                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     async def models(self, request: Request) -> Response:
