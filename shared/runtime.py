@@ -31,6 +31,8 @@ from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
+    from shared.grounding.service import GroundingService
+    from shared.grounding.uploads import BlobUploads
     from shared.retraining.coordinator import RetrainingCoordinator
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class Platform:
     # Set by the local host: publishes Azure ML's events into the local event runtime.
     event_sink: Any = None
     _retraining: Any = None
+    _grounding: Any = None
+    _uploads: Any = None
 
     def retraining(self) -> RetrainingCoordinator:
         """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""
@@ -61,6 +65,26 @@ class Platform:
             self._retraining = build_retraining(self)
         self._retraining.event_sink = self.event_sink
         return self._retraining
+
+    def grounding(self) -> GroundingService:
+        """Grounding sources (shared/grounding), built on first use; shares the cache's embedder."""
+        if self._grounding is None:
+            from shared.grounding.service import build_grounding
+
+            cache = self.gateway.cache
+            embedder = cache.cache.embedder if cache is not None else None
+            self._grounding = build_grounding(self.settings, self.store, embedder)
+        return self._grounding
+
+    def grounding_uploads(self) -> BlobUploads:
+        """What the blob-upload event function calls (shared/grounding/uploads.py)."""
+        if self._uploads is None:
+            from shared.grounding.uploads import AzureBlobReader, BlobUploads
+
+            self._uploads = BlobUploads(self.grounding(), AzureBlobReader(self.settings.storage_connection_string),
+                                        container=self.settings.grounding_blob_container,
+                                        max_bytes=self.settings.grounding_max_file_bytes)
+        return self._uploads
 
     @classmethod
     async def create(cls, settings: Settings, *, telemetry: Telemetry | None = None,
@@ -100,6 +124,10 @@ class Platform:
                    feedback, curation, rollouts)
 
     async def close(self) -> None:
+        if self._uploads is not None:
+            await self._uploads.reader.close()
+        if self._grounding is not None:
+            await self._grounding.close()
         if self.gateway.cache is not None:
             await self.gateway.cache.close()
         if self.gateway.limits is not None:

@@ -21,7 +21,7 @@ import math
 import re
 from functools import lru_cache
 
-from llmops.simulator.tools import stem
+from shared.grounding.text import stem
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from llmops.simulator.structured import Hints, value_for_schema
+from shared.grounding.text import stem
 
 _GENERIC = frozenset(
     "get set list fetch find search lookup look up call run do make create update delete remove tool function "
@@ -29,14 +30,6 @@ _GENERIC = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ing", "ies", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
 
 
 def stems(text: str) -> set[str]:

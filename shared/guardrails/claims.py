@@ -216,3 +216,9 @@ def _normalize_availability(value: object) -> str | None:
     if normalized not in {"in_stock", "out_of_stock", "discontinued", "preorder"}:
         raise ValueError(f"availability must be in_stock, out_of_stock, discontinued or preorder, not {value!r}")
     return normalized
+
+
+# Public names for readers of catalogs other than ProductCatalog.load (shared/grounding parses
+# registered catalog sources into the same Product records, with line numbers in its errors).
+product_from_dict = _product_from_dict
+product_from_csv_row = _product_from_csv
