@@ -165,13 +165,7 @@ class Simulator:
 
         yield event({"id": "", "object": "", "created": 0, "model": "", "choices": [],
                      "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": _FILTER_OK}]})
-        message = result["message"]
-        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        if message.get("tool_calls"):
-            for index, call in enumerate(message["tool_calls"]):
-                deltas.extend(tools.stream_deltas(call, index))
-        else:
-            deltas.extend({"content": piece} for piece in generator.split_for_stream(message.get("content") or ""))
+        deltas = tools.message_deltas(result["message"], generator.split_for_stream)
         for sent, delta in enumerate(deltas):
             if cut_after is not None and sent >= cut_after:
                 deployment.count("stream_cut")
@@ -272,12 +266,20 @@ def create_app(state: SimulatorState) -> Starlette:
     async def azure_chat(request: Request) -> Response:
         return await sim.chat(request, request.path_params["deployment"])
 
+    async def sim_responses(request: Request) -> Response:
+        from llmops.simulator.responses import responses
+
+        return await responses(sim, request)
+
     app = Starlette(routes=[
         Route("/openai/deployments/{deployment}/chat/completions", azure_chat, methods=["POST"]),
         Route("/openai/deployments/{deployment}/embeddings", sim.embeddings, methods=["POST"]),
         Route("/openai/models", sim.models, methods=["GET"]),
         Route("/openai/deployments", sim.models, methods=["GET"]),
         Route("/v1/chat/completions", sim.chat, methods=["POST"]),
+        Route("/openai/responses", sim_responses, methods=["POST"]),
+        Route("/openai/v1/responses", sim_responses, methods=["POST"]),
+        Route("/v1/responses", sim_responses, methods=["POST"]),
         Route("/control/state", sim.control_state, methods=["GET"]),
         Route("/control/faults", sim.control_faults, methods=["POST"]),
         Route("/control/limits", sim.control_limits, methods=["POST"]),

@@ -90,3 +90,15 @@ def stream_deltas(call: dict[str, Any], index: int = 0) -> list[dict[str, Any]]:
     pieces = re.findall(r".{1,12}", arguments, flags=re.DOTALL) or [""]
     deltas.extend({"tool_calls": [{"index": index, "function": {"arguments": piece}}]} for piece in pieces)
     return deltas
+
+
+def message_deltas(message: dict[str, Any], split_text: Any) -> list[dict[str, Any]]:
+    """A whole assistant message as the deltas a stream sends: the role, then text pieces
+    (``split_text(text)``) or each tool call's header and argument pieces."""
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    if message.get("tool_calls"):
+        for index, call in enumerate(message["tool_calls"]):
+            deltas.extend(stream_deltas(call, index))
+    else:
+        deltas.extend({"content": piece} for piece in split_text(message.get("content") or ""))
+    return deltas
