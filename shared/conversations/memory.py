@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.optimisation import PROTECTED_ROLES, trim_history
-from shared.store import ConflictError, DocumentStore, PreconditionFailedError
+from shared.store import ConflictError, DocumentStore, Filter, PreconditionFailedError
 
 CONVERSATIONS = "conversations"
 _ID = re.compile(r"^conv_[A-Za-z0-9_-]{8,64}$")
@@ -131,9 +131,15 @@ class ConversationStore:
             raise ConversationNotFoundError(conversation_id)
         return Conversation.from_doc(doc)
 
-    async def delete(self, tenant_id: str, conversation_id: str, user: str | None = None) -> None:
+    async def delete(self, tenant_id: str, conversation_id: str, user: str | None = None) -> int:
+        """Delete the conversation and the stored responses of it; how many items went."""
         await self.get(tenant_id, conversation_id, user)  # the same 404 for another user's conversation
+        stored = await self.store.query(CONVERSATIONS, [Filter("tenant_id", "=", tenant_id),
+                                                        Filter("conversation_id", "=", conversation_id)])
+        for doc in stored:
+            await self.store.delete(CONVERSATIONS, doc["id"], tenant_id)
         await self.store.delete(CONVERSATIONS, conversation_id, tenant_id)
+        return len(stored) + 1
 
     async def append(self, conversation: Conversation, new_messages: Sequence[Message],
                      instructions: Sequence[Message] | None = None) -> Conversation:
@@ -141,19 +147,22 @@ class ConversationStore:
         ones when given. Retried against concurrent turns; a conversation deleted meanwhile stays deleted."""
         current = conversation
         for _ in range(8):
-            now = self._clock()
-            messages, dropped = bound_messages([*current.messages, *new_messages], self.max_messages,
-                                               self.max_bytes)
-            updated = Conversation(current.id, current.tenant_id, current.app_id, current.user,
-                                   list(instructions) if instructions else current.instructions, messages,
-                                   current.metadata, current.turns + 1, current.dropped + dropped,
-                                   current.created_at, now, current.etag)
             try:
-                saved = await self.store.replace(CONVERSATIONS, updated.to_doc(self.ttl_s), if_match=current.etag)
-                return Conversation.from_doc(saved)
+                return await self.append_exact(current, new_messages, instructions)
             except PreconditionFailedError:
                 current = await self.get(current.tenant_id, current.id, current.user)
         raise PreconditionFailedError(f"conversation {conversation.id}: too many concurrent turns")
+
+    async def append_exact(self, current: Conversation, new_messages: Sequence[Message],
+                           instructions: Sequence[Message] | None = None) -> Conversation:
+        """One ETag-checked append to ``current`` as read (``PreconditionFailedError`` if it moved)."""
+        messages, dropped = bound_messages([*current.messages, *new_messages], self.max_messages, self.max_bytes)
+        updated = Conversation(current.id, current.tenant_id, current.app_id, current.user,
+                               list(instructions) if instructions else current.instructions, messages,
+                               current.metadata, current.turns + 1, current.dropped + dropped,
+                               current.created_at, self._clock(), current.etag)
+        saved = await self.store.replace(CONVERSATIONS, updated.to_doc(self.ttl_s), if_match=current.etag)
+        return Conversation.from_doc(saved)
 
     @staticmethod
     def request_messages(conversation: Conversation, sent: Sequence[Message], token_budget: int) -> list[Message]:
