@@ -23,11 +23,9 @@ FEEDBACK_BODY_LIMIT = 64 * 1024
 async def submit_feedback(req: Request) -> Response:
     platform = await get_platform()
     try:
-        principal = await platform.keys.authenticate(req.headers)
-        if principal is None:
-            raise ApiError.unauthorized()
+        caller = await platform.auth.authenticate(req.headers)
         body = decode_json_object(await body_reader(req)(FEEDBACK_BODY_LIMIT))
-        result = await platform.feedback.submit(principal, body)
+        result = await platform.feedback.submit(caller.principal, body)
     except ApiError as error:
         return error_response(error)
     return Response(orjson.dumps(result), status_code=202, media_type="application/json")

@@ -35,8 +35,10 @@ async def azure_chat_completions(req: Request) -> Response:
 @bp.route(route="v1/models", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def list_models(req: Request) -> Response:
     platform = await get_platform()
-    if await platform.keys.authenticate(req.headers) is None:
-        return error_response(ApiError.unauthorized())
+    try:
+        await platform.auth.authenticate(req.headers)
+    except ApiError as error:
+        return error_response(error)
     data = [{"id": name, "object": "model", "created": 0, "owned_by": "llmops"}
             for name in platform.deployments.model_names()]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from azurefunctions.extensions.http.fastapi import Request, Response, StreamingResponse
 
+from shared.api import sse
 from shared.api.errors import ApiError
 from shared.gateway import Reply, StreamReply
+from shared.gateway.pipeline import BodyReader
 
 
-def body_reader(request: Request):
+def body_reader(request: Request) -> BodyReader:
     """A reader that refuses bodies over the limit without buffering them (413)."""
 
     async def read(limit: int) -> bytes:
@@ -39,7 +41,7 @@ def body_reader(request: Request):
 def to_response(reply: Reply) -> Response:
     if isinstance(reply, StreamReply):
         return StreamingResponse(reply.events, status_code=reply.status, headers=reply.headers,
-                                 media_type="text/event-stream")
+                                 media_type=sse.MEDIA_TYPE)
     return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type="application/json")
 
 

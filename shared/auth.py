@@ -8,6 +8,11 @@ cache or store lookup, constant-time comparison), so timing does not tell them a
 
 Key documents live in the ``api_keys`` container, id = hash. ``key_id`` is a short public id used
 to list, revoke and rotate keys; the secret itself is never stored or logged.
+
+``Authenticator.authenticate`` is the one entry point every route uses (chat, the model list,
+feedback, and every endpoint added later), so the rules are the same everywhere: no key, an unknown,
+revoked or expired key -> 401 ``invalid_api_key``; a valid key whose app was deleted since -> 403
+``app_disabled``. Both lookups (key, app) are cached in process, so a warm request makes no store call.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.api.errors import ApiError
 from shared.store import DocumentStore, Filter
-from shared.tenants import TenantDirectory, TenantError
+from shared.tenants import AppRecord, TenantDirectory, TenantError
 
 KEY_PREFIX = "llmops-"
 _DUMMY_HASH = hashlib.sha256(b"no key presented").hexdigest()
@@ -33,6 +39,14 @@ class Principal:
     tenant_id: str
     app_id: str
     key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the key's principal and the app it belongs to (with its effective policy)."""
+
+    principal: Principal
+    app: AppRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +178,20 @@ class KeyService:
             await self._store.replace("api_keys", {**old, "expires_at": _iso(_now() + grace)})
             self._cache.pop(old["id"], None)
         return new
+
+
+class Authenticator:
+    """The one authentication entry point of the HTTP API (the same 401/403 rules on every route)."""
+
+    def __init__(self, keys: KeyService, tenants: TenantDirectory) -> None:
+        self.keys = keys
+        self.tenants = tenants
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Caller:
+        principal = await self.keys.authenticate(headers)
+        if principal is None:
+            raise ApiError.unauthorized()
+        app = await self.tenants.app(principal.tenant_id, principal.app_id)
+        if app is None:  # the app was deleted after the key was issued
+            raise ApiError(403, "This key's app no longer exists.", type="permission_error", code="app_disabled")
+        return Caller(principal, app)

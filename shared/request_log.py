@@ -17,10 +17,10 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 
+from shared.request_record import RequestRecord
 from shared.store import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class RequestLog:
         self._interval = flush_interval_s
         self._batch_size = batch_size
         self._max_buffer = max_buffer
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[RequestRecord] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closed = False
@@ -51,7 +51,7 @@ class RequestLog:
         atexit.register(self._spill_sync)
 
     # -- hot path -------------------------------------------------------------------------
-    def record(self, record: dict[str, Any]) -> None:
+    def record(self, record: RequestRecord) -> None:
         """Queue a record (must carry ``id`` and ``tenant_id``). Never blocks, never raises."""
         self._buffer.append(record)
         if len(self._buffer) >= self._batch_size:
@@ -60,7 +60,7 @@ class RequestLog:
             self._spill_sync()
         self._ensure_task()
 
-    def pending_record(self, tenant_id: str, request_id: str) -> dict[str, Any] | None:
+    def pending_record(self, tenant_id: str, request_id: str) -> RequestRecord | None:
         """A record still waiting in memory (not yet flushed), if this process holds it."""
         for record in reversed(self._buffer):
             if record.get("id") == request_id and record.get("tenant_id") == tenant_id:

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from shared.auth import KeyService
+from shared.auth import Authenticator, KeyService
 from shared.backends import ModelBackends
 from shared.config import Settings, get_settings
 from shared.deployments import DeploymentRegistry, load_registry
 from shared.feedback.capture import FeedbackService
 from shared.feedback.curation import CurationService
-from shared.gateway import ChatGateway
+from shared.gateway import Gateway
 from shared.health import HealthService
 from shared.limits import UsageLimits
 from shared.observability.telemetry import Telemetry, setup_telemetry
 from shared.request_log import RequestLog
 from shared.rollouts import CanaryJudge, RolloutPolicy, RolloutRouter, RolloutStore
+from shared.routing import FailoverCaller
 from shared.store import DocumentStore, build_store
 from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
@@ -44,20 +47,21 @@ class Platform:
     store: DocumentStore
     tenants: TenantDirectory
     keys: KeyService
+    auth: Authenticator
     deployments: DeploymentRegistry
     backends: ModelBackends
     request_log: RequestLog
     telemetry: Telemetry
-    gateway: ChatGateway
+    gateway: Gateway
     health: HealthService
     feedback: FeedbackService
     curation: CurationService
     rollouts: RolloutStore
     # Set by the local host: publishes Azure ML's events into the local event runtime.
     event_sink: Any = None
-    _retraining: Any = None
-    _grounding: Any = None
-    _uploads: Any = None
+    _retraining: RetrainingCoordinator | None = None
+    _grounding: GroundingService | None = None
+    _uploads: BlobUploads | None = None
 
     def retraining(self) -> RetrainingCoordinator:
         """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""
@@ -104,6 +108,7 @@ class Platform:
         telemetry = telemetry or setup_telemetry(settings)
         limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
         warm_up_in_background()  # the tokenizer file loads while the host finishes starting
+        from shared.guardrails.gateway import RequestGuardrails
         from shared.guardrails.service import GuardrailService  # numpy & co.: not at import time
 
         guardrails = GuardrailService.from_settings(settings)  # loads and validates every policy file
@@ -111,17 +116,19 @@ class Platform:
         from shared.prompts.resolver import PromptResolver
 
         prompts = PromptResolver(PromptRegistry(store), ttl_s=settings.prompt_cache_ttl_s)
-        gateway = ChatGateway(settings=settings, keys=keys, tenants=tenants, deployments=deployments,
-                              backends=backends, request_log=request_log, telemetry=telemetry, limits=limits,
-                              guardrails=guardrails, prompts=prompts, cache=build_gateway_cache(settings, store))
+        auth = Authenticator(keys, tenants)
+        rollouts = RolloutStore(store)
+        gateway = Gateway(settings=settings, auth=auth, deployments=deployments, backends=backends,
+                          request_log=request_log, telemetry=telemetry, failover=FailoverCaller.from_settings(settings),
+                          limits=limits, rollouts=RolloutRouter(rollouts),
+                          guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
+                          cache=build_gateway_cache(settings, store))
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
         curation = CurationService(store, tenants, LazyRedactor())
-        rollouts = RolloutStore(store)
-        gateway.rollouts = RolloutRouter(rollouts)
-        return cls(settings, store, tenants, keys, deployments, backends, request_log, telemetry, gateway, health,
-                   feedback, curation, rollouts)
+        return cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
+                   health, feedback, curation, rollouts)
 
     async def close(self) -> None:
         if self._uploads is not None:
@@ -174,7 +181,7 @@ class LazyRedactor:
     """Loads the PII scanner on first use, so requests that never curate never pay for it."""
 
     def __init__(self) -> None:
-        self._redact = None
+        self._redact: Callable[[str], tuple[str, int]] | None = None
 
     def __call__(self, text: str) -> tuple[str, int]:
         if self._redact is None:

@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from llmops.simulator import generator, tools
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
+from shared.api import sse
 
 DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged against the TPM window
 
@@ -159,10 +160,7 @@ class Simulator:
         latency = self.state.latency
         if latency.first_token_ms:
             await asyncio.sleep(latency.first_token_ms / 1000)
-
-        def event(payload: dict[str, Any]) -> bytes:
-            return b"data: " + orjson.dumps(payload) + b"\n\n"
-
+        event = sse.event
         yield event({"id": "", "object": "", "created": 0, "model": "", "choices": [],
                      "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": _FILTER_OK}]})
         deltas = tools.message_deltas(result["message"], generator.split_for_stream)
@@ -179,7 +177,7 @@ class Simulator:
                                           "logprobs": None}], **({"usage": None} if include_usage else {})})
         if include_usage:
             yield event({**base, "choices": [], "usage": result["usage"]})
-        yield b"data: [DONE]\n\n"
+        yield sse.DONE
 
     # -- embeddings and models ------------------------------------------------------------
     async def embeddings(self, request: Request) -> Response:

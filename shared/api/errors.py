@@ -61,7 +61,3 @@ class ApiError(Exception):
     def upstream(cls, status: int, message: str, *, code: str = "upstream_error") -> ApiError:
         return cls(status, message, type="api_error", code=code)
 
-
-def error_event(error: ApiError) -> bytes:
-    """An SSE event that ends a stream with an error (after the first byte no status can change)."""
-    return b"data: " + error.body_bytes() + b"\n\n"

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from shared.api.errors import ApiError
 
@@ -105,7 +106,7 @@ class ChatCompletionRequest(BaseModel):
         return bool(self.stream_options and self.stream_options.include_usage)
 
 
-def _param_of(error: dict[str, Any]) -> str:
+def _param_of(error: ErrorDetails) -> str:
     """``('messages', 0, 'content')`` -> ``messages[0].content``; drops pydantic's union tags."""
     out = ""
     for part in error.get("loc", ()):

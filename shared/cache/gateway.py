@@ -13,15 +13,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from shared.api import sse
 from shared.cache.keys import CacheScope
 from shared.cache.policy import CachePolicy
 from shared.cache.service import CACHE_HEADER, CacheHit, CacheRequest, ResponseCache
 from shared.cache.streaming import assemble, replay_chunks
 from shared.policies import SectionCache
+
+if TYPE_CHECKING:
+    from shared.gateway.context import ChatContext
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +35,21 @@ class CacheState:
     hit: CacheHit | None = None
 
 
-def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+def state_of(ctx: ChatContext) -> CacheState | None:
+    """The request's cache state (``begin`` put it on the context)."""
+    state = ctx.cache
+    return state if isinstance(state, CacheState) else None
 
 
 class GatewayCache:
     def __init__(self, cache: ResponseCache) -> None:
         self.cache = cache
         self._sections = SectionCache(CachePolicy, "cache")
-        self._pending: set[asyncio.Task] = set()
+        self._pending: set[asyncio.Task[None]] = set()
 
-    def begin(self, ctx: Any, headers: Mapping[str, str]) -> CacheState:
-        policy = self._sections.get(ctx.app_policy.get("cache"))
+    def begin(self, ctx: ChatContext, headers: Mapping[str, str]) -> CacheState:
+        assert ctx.principal is not None and ctx.deployment is not None
+        policy: CachePolicy = self._sections.get(ctx.app_policy.get("cache"))
         request = CacheRequest.from_body(
             {**ctx.body, "messages": ctx.messages}, policy=policy, cache_control=headers.get("cache-control")
         )
@@ -57,45 +62,43 @@ class GatewayCache:
             request.messages,
             f"{prompt['name']}@{prompt['version']}" if prompt else None,
         )
-        ctx.cache = CacheState(scope, request)
-        return ctx.cache
+        state = ctx.cache = CacheState(scope, request)
+        return state
 
-    async def lookup(self, ctx: Any) -> CacheHit | None:
-        state: CacheState = ctx.cache
+    async def lookup(self, ctx: ChatContext) -> CacheHit | None:
+        state = state_of(ctx)
+        assert state is not None, "begin() comes first"
         try:
             state.hit = await self.cache.lookup(state.scope, state.request)
         except Exception:  # a cache that cannot answer is a miss, never an error
             log.exception("response cache lookup failed")
             state.request.status = "miss"
             state.hit = None
-        self._mark(ctx)
+        self._mark(ctx, state)
         return state.hit
 
-    def _mark(self, ctx: Any) -> None:
-        state: CacheState = ctx.cache
+    @staticmethod
+    def _mark(ctx: ChatContext, state: CacheState) -> None:
         ctx.record["cache"] = state.request.status
         ctx.response_headers[CACHE_HEADER] = state.request.status
         if state.hit is not None:
             ctx.record["cache_hit"] = state.hit.record
 
-    def hit_events(self, ctx: Any, hit: CacheHit, include_usage: bool) -> AsyncIterator[bytes]:
-        async def events() -> AsyncIterator[bytes]:
-            for chunk in replay_chunks(hit.response, include_usage=include_usage):
-                yield _sse(chunk)
-            yield b"data: [DONE]\n\n"
+    @staticmethod
+    def hit_events(hit: CacheHit, include_usage: bool) -> AsyncIterator[bytes]:
+        """A cached answer replayed as a stream."""
+        return sse.replay(replay_chunks(hit.response, include_usage=include_usage))
 
-        return events()
-
-    def store_later(self, ctx: Any, response: dict[str, Any]) -> None:
+    def store_later(self, ctx: ChatContext, response: dict[str, Any]) -> None:
         """Remember a fresh answer without making the client wait for the write."""
-        state: CacheState | None = ctx.cache
+        state = state_of(ctx)
         if state is None or state.hit is not None:
             return
         task = asyncio.get_running_loop().create_task(self._store(state, response))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def store_stream_later(self, ctx: Any, chunks: list[dict[str, Any]]) -> None:
+    def store_stream_later(self, ctx: ChatContext, chunks: list[dict[str, Any]]) -> None:
         if chunks:
             self.store_later(ctx, assemble(chunks))
 

@@ -1,8 +1,14 @@
-"""What travels through the gateway for one request, and what comes back out of it.
+"""What travels through the pipeline for one request, and what comes back out of it.
 
-``RequestContext`` carries the request through the steps and builds its request-log ``record``
-as it goes (features add their own keys: ``route``, ``cache``, ``guardrails``, ``prompt``...).
-Replies are framework-neutral: the HTTP functions turn them into responses.
+``RequestContext`` carries one request through the steps (``shared.gateway.steps``) and builds its
+request-log record (``shared.request_record.RequestRecord``) as it goes. It is generic in the
+endpoint's validated request type (``ChatContext`` for chat completions); what every step and the
+recorder read from any request is the ``ModelRequest`` protocol. Replies are framework-neutral: the
+HTTP functions turn them into responses.
+
+The per-request state of the optional features is typed by what the pipeline needs from it
+(``RequestGuard``, ``StreamCheck``), so this module imports no feature and no feature import comes
+back here at run time.
 """
 
 from __future__ import annotations
@@ -12,17 +18,71 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from shared.api.schemas import ChatCompletionRequest
-from shared.auth import Principal
+from shared.auth import Caller, Principal
 from shared.deployments import Deployment
 from shared.limits import Reservation
+from shared.request_record import RequestRecord, Usage
 from shared.routing import RouteDecision
 from shared.tenants import AppRecord
+from shared.tokens import count_message_tokens
+
+InputPhase = Literal["all", "rewrite", "verdict"]
 
 
-def usage_of(body: Mapping[str, Any]) -> dict[str, int]:
+class ModelRequest(Protocol):
+    """What the pipeline reads from any endpoint's validated request."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def stream(self) -> bool: ...
+
+    @property
+    def temperature(self) -> float | None: ...
+
+    @property
+    def top_p(self) -> float | None: ...
+
+    @property
+    def output_token_limit(self) -> int | None: ...
+
+
+R = TypeVar("R", bound=ModelRequest)
+
+
+class StreamCheck(Protocol):
+    """Output guardrails on a stream (``shared.guardrails.gateway.StreamFilter``)."""
+
+    error: bytes | None  # the event that ends the stream once a check blocked
+
+    @property
+    def sent_text(self) -> str: ...
+
+    async def chunk(self, chunk: dict[str, Any], text: str) -> dict[str, Any] | None: ...
+
+    async def flush(self, template: dict[str, Any]) -> dict[str, Any] | None: ...
+
+    def record(self) -> None: ...
+
+
+class RequestGuard(Protocol):
+    """The guardrails of one request (``shared.guardrails.gateway.RequestGuardrails``)."""
+
+    @property
+    def concurrent(self) -> bool: ...
+
+    async def check_input(self, phase: InputPhase = "all") -> None: ...
+
+    async def check_output(self, body: dict[str, Any]) -> None: ...
+
+    def stream_filter(self) -> StreamCheck: ...
+
+
+def usage_of(body: Mapping[str, Any]) -> Usage:
     """Token usage from a completion body or a stream's usage chunk, with cached input tokens."""
     usage = body.get("usage") or {}
     details = usage.get("prompt_tokens_details") or {}
@@ -56,29 +116,41 @@ Reply = JsonReply | StreamReply
 
 
 @dataclass(slots=True)
-class RequestContext:
+class RequestContext(Generic[R]):
+    operation: str = "chat"  # the endpoint kind
+    headers: Mapping[str, str] = field(default_factory=dict)
     request_id: str = field(default_factory=new_request_id)
     received_ns: int = field(default_factory=time.perf_counter_ns)
     received_wall_ns: int = field(default_factory=time.time_ns)
     principal: Principal | None = None
-    app_policy: dict[str, Any] = field(default_factory=dict)
     app: AppRecord | None = None
+    app_policy: dict[str, Any] = field(default_factory=dict)  # the app's effective policy (a prompt may add to it)
     body: dict[str, Any] = field(default_factory=dict)  # the decoded request body
-    request: ChatCompletionRequest | None = None
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    request: R | None = None  # the validated request
+    messages: list[dict[str, Any]] = field(default_factory=list)  # the conversation as the model will see it
     deployment: Deployment | None = None
     stream: bool = False
     backend_ns: int = 0  # time spent waiting for model backends
-    input_checks: asyncio.Task | None = None  # input guardrails running concurrently with the model call
+    input_checks: asyncio.Task[None] | None = None  # judging input guardrails, running beside the model call
     completion_text: str | None = None  # the answer, kept for transcripts when the app opts in
-    guardrails: Any = None  # shared.guardrails.gateway.RequestGuardrails when guardrails are on
-    cache: Any = None  # shared.cache.gateway.CacheState when the response cache is on
+    guardrails: RequestGuard | None = None
+    cache: object | None = None  # the response cache's state for this request (shared.cache.gateway)
     response_headers: dict[str, str] = field(default_factory=dict)
-    record: dict[str, Any] = field(default_factory=dict)
-    # routing and limits (shared/routing, shared/limits)
+    record: RequestRecord = field(default_factory=lambda: RequestRecord())
     prompt_tokens: int | None = None  # the conversation's token count as sent to the model
     route: RouteDecision | None = None
     reservation: Reservation | None = None
+
+    def authenticated(self, caller: Caller) -> None:
+        self.principal = caller.principal
+        self.app = caller.app
+        self.app_policy = caller.app.policy
+
+    def prompt_token_count(self) -> int:
+        """The conversation's token count, counted once and only when a step needs it."""
+        if self.prompt_tokens is None:
+            self.prompt_tokens = count_message_tokens(self.messages)
+        return self.prompt_tokens
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter_ns() - self.received_ns) / 1e6
@@ -92,3 +164,6 @@ class RequestContext:
             headers["x-llmops-deployment"] = self.deployment.alias
         headers.update(self.response_headers)
         return headers
+
+
+ChatContext = RequestContext[ChatCompletionRequest]

@@ -16,14 +16,18 @@ matched text) and to telemetry; ``x-llmops-guardrails`` names the checks that tr
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.api.errors import ApiError, error_event
+from shared.api.errors import ApiError
+from shared.api.sse import error_event
 from shared.guardrails.context import ContextError, context_documents, last_user_text
 from shared.guardrails.policy import AppGuardrails, PolicyError
 from shared.guardrails.service import GuardrailService, InputPhase
 from shared.guardrails.streaming import StreamGuard
 from shared.guardrails.verdicts import Stage, Verdict
+
+if TYPE_CHECKING:
+    from shared.gateway.context import ChatContext
 
 log = logging.getLogger(__name__)
 ERROR_CODE = "guardrail_violation"
@@ -37,13 +41,13 @@ def violation(verdict: Verdict) -> ApiError:
 class RequestGuardrails:
     """The guardrail state of one request (its documents, question and policy section)."""
 
-    def __init__(self, service: GuardrailService, ctx: Any) -> None:
+    def __init__(self, service: GuardrailService, ctx: ChatContext) -> None:
         self.service = service
         self.ctx = ctx
         principal = ctx.principal
         self.tenant_id = principal.tenant_id if principal else "_unauthenticated"
         self.app_id = principal.app_id if principal else "_unknown"
-        self.section = (ctx.app_policy or {}).get("guardrails")
+        self.section: object = (ctx.app_policy or {}).get("guardrails")
         try:
             self.documents = context_documents(ctx.body.get("context"), ctx.messages)
         except ContextError as exc:
@@ -108,6 +112,11 @@ class StreamFilter:
         self.request = request
         self.guard = guard
         self.error: bytes | None = None
+
+    @property
+    def sent_text(self) -> str:
+        """The text that reached the client (checked)."""
+        return self.guard.sent_text
 
     async def chunk(self, chunk: dict[str, Any], text: str) -> dict[str, Any] | None:
         """The chunk to forward (its text replaced by the checked text), or None to hold it back.

@@ -4,14 +4,17 @@ render it into the request, and mark the request with the prompt version that pr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared.api.errors import ApiError
 from shared.api.schemas import parse_chat_request
 from shared.prompts.resolver import PROMPT_HEADER, PromptRequestError, PromptResolver
 
+if TYPE_CHECKING:
+    from shared.gateway.context import ChatContext
 
-def ab_key(ctx: Any) -> str | None:
+
+def ab_key(ctx: ChatContext) -> str | None:
     """What keeps a user on one side of an A/B split: the request's ``user`` field, else none (random)."""
     user = ctx.body.get("user")
     principal = ctx.principal
@@ -20,7 +23,7 @@ def ab_key(ctx: Any) -> str | None:
     return None
 
 
-async def apply_prompt(resolver: PromptResolver, ctx: Any, *, max_messages: int) -> None:
+async def apply_prompt(resolver: PromptResolver, ctx: ChatContext, *, max_messages: int) -> None:
     """Replace ``ctx.body``/``ctx.messages`` with the rendered prompt (no-op without a ``prompt`` field)."""
     try:
         prepared = await resolver.prepare(ctx.body, ab_key=ab_key(ctx))

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.backends import BackendError
+from shared.config import RoutingSettings
 from shared.deployments import Deployment
+from shared.request_record import Attempt as AttemptRecord
 from shared.routing.backoff import backoff_s, retry_after_s
 from shared.routing.breaker import BreakerBoard
 from shared.routing.router import no_healthy_deployment
@@ -40,15 +42,15 @@ class RetryPolicy:
     request_deadline_s: float = 90.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RetryPolicy:
+    def from_settings(cls, settings: RoutingSettings) -> RetryPolicy:
         return cls(settings.route_max_attempts, settings.route_attempts_per_deployment,
                    settings.retry_backoff_base_s, settings.retry_backoff_max_s, settings.retry_after_max_wait_s,
                    settings.attempt_timeout_s, settings.request_deadline_s)
 
 
-def _attempt_entry(deployment: Deployment, started: float, error: BackendError | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"deployment": deployment.alias,
-                             "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+def _attempt_entry(deployment: Deployment, started: float, error: BackendError | None) -> AttemptRecord:
+    entry: AttemptRecord = {"deployment": deployment.alias,
+                            "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
     if error is None:
         entry["status"] = 200
     else:
@@ -65,7 +67,13 @@ class FailoverCaller:
         self._rng = rng or random.Random()
         self._sleep = sleep
 
-    async def call(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[dict[str, Any]],
+    @classmethod
+    def from_settings(cls, settings: RoutingSettings) -> FailoverCaller:
+        """Retries and breakers as the settings say (one breaker board per process)."""
+        return cls(RetryPolicy.from_settings(settings),
+                   BreakerBoard(settings.breaker_failure_threshold, settings.breaker_open_s))
+
+    async def call(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[AttemptRecord],
                    *, what: str = "this request") -> tuple[T, Deployment]:
         """Run ``attempt(deployment, timeout_s)`` along the plan until one succeeds."""
         retry = self.retry

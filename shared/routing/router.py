@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.api.errors import ApiError
 from shared.deployments import AUTO_MODEL, Deployment, DeploymentRegistry
+from shared.request_record import RouteRecord
 from shared.routing.complexity import score_request
 from shared.routing.policy import RoutingPolicy
 
@@ -40,8 +41,8 @@ class RouteDecision:
             parts.append("reason=" + ",".join(self.reasons))
         return "; ".join(parts)
 
-    def record(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mode": self.mode, "tier": self.tier, "reason": ",".join(self.reasons) or self.mode,
+    def record(self) -> RouteRecord:
+        out: RouteRecord = {"mode": self.mode, "tier": self.tier, "reason": ",".join(self.reasons) or self.mode,
                                "plan": [d.alias for d in self.plan]}
         if self.score is not None:
             out["score"] = self.score
