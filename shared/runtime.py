@@ -34,6 +34,7 @@ from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
+    from shared.gateway.orchestration import OrchestrationSteps
     from shared.grounding.service import GroundingService
     from shared.grounding.uploads import BlobUploads
     from shared.retraining.coordinator import RetrainingCoordinator
@@ -94,6 +95,7 @@ class Platform:
     async def create(cls, settings: Settings, *, telemetry: Telemetry | None = None,
                      store: DocumentStore | None = None) -> Platform:
         deployments = load_registry(settings)
+        platform_ref: list[Platform] = []  # grounding is built on first use, from the platform
         store = store or build_store(settings)
         await store.open()
         tenants = TenantDirectory(store, ttl_s=settings.auth_cache_ttl_s)
@@ -122,13 +124,16 @@ class Platform:
                           request_log=request_log, telemetry=telemetry, failover=FailoverCaller.from_settings(settings),
                           limits=limits, rollouts=RolloutRouter(rollouts),
                           guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
-                          cache=build_gateway_cache(settings, store))
+                          cache=build_gateway_cache(settings, store),
+                          orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
         curation = CurationService(store, tenants, LazyRedactor())
-        return cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
-                   health, feedback, curation, rollouts)
+        platform = cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
+                       health, feedback, curation, rollouts)
+        platform_ref.append(platform)
+        return platform
 
     async def close(self) -> None:
         if self._uploads is not None:
@@ -143,6 +148,18 @@ class Platform:
         await self.backends.close()
         await self.store.close()
         self.telemetry.shutdown()
+
+
+def build_orchestration(settings: Settings, store: DocumentStore, grounding: Callable[[], GroundingService]
+                        ) -> OrchestrationSteps:
+    """Conversation memory and grounding steps (shared/gateway/orchestration.py)."""
+    from shared.conversations.memory import ConversationStore
+    from shared.gateway.orchestration import OrchestrationSteps
+
+    memory = ConversationStore(store, ttl_s=settings.conversation_ttl_s,
+                               max_messages=settings.conversation_max_stored_messages,
+                               max_bytes=settings.conversation_max_stored_bytes)
+    return OrchestrationSteps(grounding, memory, default_budget=settings.conversation_history_token_budget)
 
 
 def build_gateway_cache(settings: Settings, store: DocumentStore) -> Any:

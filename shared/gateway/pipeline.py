@@ -34,6 +34,7 @@ from shared.routing import FailoverCaller, Router
 
 if TYPE_CHECKING:
     from shared.cache.gateway import GatewayCache
+    from shared.gateway.orchestration import OrchestrationSteps
     from shared.prompts.resolver import PromptResolver
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Gateway:
         guardrails: GuardFactory | None = None,
         prompts: PromptResolver | None = None,
         cache: GatewayCache | None = None,
+        orchestration: OrchestrationSteps | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -65,8 +67,12 @@ class Gateway:
         self.steps = Steps(
             backends=backends, recorder=self.recorder, router=router or Router(deployments), failover=failover,
             max_messages=settings.max_messages, limits=limits, rollouts=rollouts, guardrails=guardrails,
-            prompts=prompts, cache=cache)
+            prompts=prompts, cache=cache, orchestration=orchestration)
         self.chat_completions = chat_endpoint(self.steps)
+        from shared.gateway.embeddings import EmbeddingSteps, embeddings_endpoint
+
+        exact = cache.cache.exact if cache is not None else None
+        self.embeddings_endpoint = embeddings_endpoint(self.steps, EmbeddingSteps(self.steps, deployments, exact))
 
     # the services the steps use, for the platform's shutdown and for tests
     @property
@@ -89,6 +95,11 @@ class Gateway:
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
         """One chat completion; ``model`` comes from the URL for Azure-shaped routes."""
         return await self.serve(self.chat_completions, read_body, headers, model=model)
+
+    async def embeddings(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None
+                         ) -> Reply:
+        """One embeddings request (``shared.gateway.embeddings``)."""
+        return await self.serve(self.embeddings_endpoint, read_body, headers, model=model)
 
     async def serve(self, endpoint: Endpoint[R], read_body: BodyReader, headers: Mapping[str, str], *,
                     model: str | None = None) -> Reply:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
-
+from shared.api.sse import event as sse_event
 from shared.responses.translate import ResponsesRequest, incomplete_reason, response_object
 
 
 def sse(event: dict[str, Any]) -> bytes:
-    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+    """One Responses stream event on the wire (its ``type`` as the ``event:`` line)."""
+    return sse_event(event, name=str(event["type"]))
 
 
 class ResponseEventStream:
