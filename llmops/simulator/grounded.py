@@ -2,9 +2,9 @@
 
 When the conversation carries documents (``<document ...>...</document>`` or ``<context>...</context>``
 sections in system/developer messages, as the gateway's grounding template writes them, or a tool
-result as the last message), the simulator answers with the context sentences that share the most
-words with the question, each followed by the ``[n]`` marker of its document when the document has
-an ``id``. With the ``hallucination_rate`` fault the answer's first figure is changed, the way a
+result as the last message), the simulator answers from the document that shares the most words with
+the question (a short one whole, a long one by its best sentences), followed by the ``[n]`` marker of
+the document when it has an ``id``. With the ``hallucination_rate`` fault the answer's first figure is changed, the way a
 model misremembers a price or a spec: the guardrails' groundedness and product-claim checks are
 exercised with it.
 """
@@ -20,7 +20,7 @@ from shared.tokens import message_text
 
 _SECTION = re.compile(r"<(context|document)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _ID = re.compile(r"""\bid\s*=\s*["']?([^"'\s>]+)""")
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
 _FIGURE = re.compile(r"(?<![\w.\-\[])(\d+(?:\.\d+)?)")
 _STOP = frozenset(
@@ -28,6 +28,7 @@ _STOP = frozenset(
     "should would i you my your me we our it this that these those please tell about much many any there".split()
 )
 MAX_SENTENCES = 3
+MAX_WHOLE_SENTENCES = 6
 
 
 @dataclass(frozen=True)
@@ -53,33 +54,24 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
+def _sentences(text: str) -> list[str]:
+    return [" ".join(part.split()) for part in _SENTENCE_BREAK.split(text) if part.strip()]
+
+
 def grounded_answer(messages: list[dict[str, Any]], question: str) -> str | None:
-    """The context sentences that answer ``question`` best, or None when there is no context."""
+    """The document that shares the most words with ``question``, said back (a short one whole, a long one
+    by its best sentences), with its ``[n]`` marker; None when there is no context."""
     documents = documents_in(messages)
     if not documents:
         return None
     asked = _words(question)
-    scored: list[tuple[float, int, str, str | None]] = []
-    order = 0
-    for document in documents:
-        for sentence in _SENTENCE.findall(document.text):
-            sentence = " ".join(sentence.split())
-            if len(sentence) < 3:
-                continue
-            overlap = len(_words(sentence) & asked)
-            scored.append((overlap, -order, sentence, document.marker))
-            order += 1
-    if not scored:
-        return None
-    scored.sort(reverse=True)
-    best = scored[0][0]
-    chosen = [s for s in scored if s[0] > 0 and s[0] >= best / 2][:MAX_SENTENCES] or scored[:1]
-    chosen.sort(key=lambda s: -s[1])  # in document order
-    parts = []
-    for _, _, sentence, marker in chosen:
-        sentence = sentence if sentence[-1] in ".!?" else sentence + "."
-        parts.append(f"{sentence} [{marker}]" if marker else sentence)
-    return " ".join(parts)
+    best = max(documents, key=lambda d: (len(_words(d.text) & asked), -documents.index(d)))
+    sentences = _sentences(best.text)
+    if len(sentences) > MAX_WHOLE_SENTENCES:
+        ranked = sorted(range(len(sentences)), key=lambda i: (-len(_words(sentences[i]) & asked), i))
+        sentences = [sentences[i] for i in sorted(ranked[:MAX_SENTENCES])]
+    text = " ".join(s if s[-1] in ".!?" else s + "." for s in sentences)
+    return f"{text} [{best.marker}]" if best.marker else text
 
 
 def misremember(text: str, rng: random.Random) -> str:

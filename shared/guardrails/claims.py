@@ -65,6 +65,8 @@ _QUANTITY = re.compile(
     + r")(?![\w])",
     re.IGNORECASE,
 )
+# "Price: 249 USD." right after a product is named is a fact about it (catalog-style answers)
+_FACT_LABEL = re.compile(r"^[A-Za-z][\w ]{0,30}:\s")
 _ANAPHORA = re.compile(r"(?i)^(?:it|this (?:model|product|one|item)|the (?:model|product|device|item))\b")
 
 
@@ -139,7 +141,7 @@ class ProductCatalog:
                 products = list(dict.fromkeys(p.id for p, _, _ in found))
                 current = next(p for p, _, _ in found if p.id == products[0]) if len(products) == 1 else None
                 targets = [current] if current else []
-            elif current is not None and _ANAPHORA.match(sentence.text):
+            elif current is not None and (_ANAPHORA.match(sentence.text) or _FACT_LABEL.match(sentence.text)):
                 targets = [current]
             else:
                 targets = []

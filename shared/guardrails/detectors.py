@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 from pydantic import Field
@@ -151,6 +152,8 @@ class GroundednessCheck(Check):
         context = self._context(ctx)
         if context is None:
             return Finding(0.0, detail={"skipped": "no context"})
+        # citation markers ("[2]") point at the sources, they claim nothing: blanked, offsets kept
+        text = _CITATION_MARKER.sub(lambda m: " " * len(m.group()), text)
         score, sentences = self.scorer.score(text, context, ctx.question)
         spans = [Span("UNGROUNDED", s.start, s.end) for s in sentences if s.score >= self.span_threshold]
         detail = {
@@ -173,6 +176,9 @@ class GroundednessCheck(Check):
             spans.append(Span("UNGROUNDED", start, start + int(item.get("length", {}).get("codePoint", 0))))
         score = float(result.get("ungroundedPercentage") or (1.0 if result.get("ungroundedDetected") else 0.0))
         return Finding(score, spans, {"ungrounded_detected": bool(result.get("ungroundedDetected"))}, source="azure")
+
+
+_CITATION_MARKER = re.compile(r"\[\d{1,3}\]")
 
 
 class ProductClaimsOptions(CheckOptions):
