@@ -110,3 +110,44 @@ async def get_model(req: Request) -> Response:
     except ApiError as error:
         return error_response(error)
     return _json({"id": model_id, "object": "model", "created": 0, "owned_by": "llmops"})
+
+
+@bp.function_name("responses")
+@bp.route(route="v1/responses", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+async def responses(req: Request) -> Response:
+    platform = await get_platform()
+    return to_response(await platform.gateway.responses(body_reader(req), req.headers))
+
+
+@bp.function_name("azure_responses")
+@bp.route(route="openai/responses", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+async def azure_responses(req: Request) -> Response:
+    """Azure OpenAI's route shape (``AzureOpenAI(...).responses.create``; the model is in the body)."""
+    platform = await get_platform()
+    return to_response(await platform.gateway.responses(body_reader(req), req.headers))
+
+
+@bp.function_name("stored_response")
+@bp.route(route="v1/responses/{response_id}", methods=["GET", "DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+async def stored_response(req: Request) -> Response:
+    """``GET`` a stored response, ``DELETE`` it (``?user=`` scopes it, as for conversations)."""
+    from shared.conversations.responses import ResponseNotFoundError
+
+    platform = await get_platform()
+    try:
+        caller = await platform.auth.authenticate(req.headers)
+        response_id = req.path_params.get("response_id") or path_segment_after(req.url.path, "responses")
+        store = platform.gateway.response_store
+        if store is None:
+            raise ApiError.not_found("This gateway stores no responses.", code="unsupported")
+        user = req.query_params.get("user")
+        try:
+            if req.method == "DELETE":
+                await store.delete(caller.principal.tenant_id, response_id, user)
+                return _json({"id": response_id, "object": "response.deleted", "deleted": True})
+            return _json(await store.get(caller.principal.tenant_id, response_id, user))
+        except ResponseNotFoundError:
+            raise ApiError.not_found(f"No stored response '{response_id}'.", param="response_id",
+                                     code="response_not_found") from None
+    except ApiError as error:
+        return error_response(error)

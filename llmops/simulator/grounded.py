@@ -4,9 +4,9 @@ When the conversation carries documents (``<document ...>...</document>`` or ``<
 sections in system/developer messages, as the gateway's grounding template writes them, or a tool
 result as the last message), the simulator answers from the document that shares the most words with
 the question (a short one whole, a long one by its best sentences), followed by the ``[n]`` marker of
-the document when it has an ``id``. With the ``hallucination_rate`` fault the answer's first figure is changed, the way a
-model misremembers a price or a spec: the guardrails' groundedness and product-claim checks are
-exercised with it.
+the document when it has an ``id``. With the ``hallucination_rate`` fault the answer's first figure is
+changed, the way a model misremembers a price or a spec: the guardrails' groundedness and
+product-claim checks are exercised with it.
 """
 
 from __future__ import annotations

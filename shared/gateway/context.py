@@ -144,6 +144,7 @@ class RequestContext(Generic[R]):
     # complete, before the client sees its end (conversation memory); the grounding passages
     commits: list[Callable[[dict[str, Any]], Awaitable[None]]] = field(default_factory=list)
     passages: list[Any] | None = None
+    response_state: Any = None  # the Responses API request being served (shared.gateway.responses)
 
     async def commit(self, answer: dict[str, Any]) -> None:
         for hook in self.commits:

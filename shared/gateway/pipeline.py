@@ -73,6 +73,15 @@ class Gateway:
 
         exact = cache.cache.exact if cache is not None else None
         self.embeddings_endpoint = embeddings_endpoint(self.steps, EmbeddingSteps(self.steps, deployments, exact))
+        from shared.gateway.responses import ResponsesSteps, responses_endpoint
+
+        memory = orchestration.memory if orchestration is not None else None
+        self.response_store = None
+        if memory is not None:
+            from shared.conversations.responses import ResponseStore
+
+            self.response_store = ResponseStore(memory)
+        self.responses_endpoint = responses_endpoint(self.steps, ResponsesSteps(self.steps, self.response_store))
 
     # the services the steps use, for the platform's shutdown and for tests
     @property
@@ -100,6 +109,10 @@ class Gateway:
                          ) -> Reply:
         """One embeddings request (``shared.gateway.embeddings``)."""
         return await self.serve(self.embeddings_endpoint, read_body, headers, model=model)
+
+    async def responses(self, read_body: BodyReader, headers: Mapping[str, str]) -> Reply:
+        """One Responses API request (``shared.gateway.responses``)."""
+        return await self.serve(self.responses_endpoint, read_body, headers)
 
     async def serve(self, endpoint: Endpoint[R], read_body: BodyReader, headers: Mapping[str, str], *,
                     model: str | None = None) -> Reply:
