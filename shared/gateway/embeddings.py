@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
@@ -23,13 +23,14 @@ from shared.backends import BackendResult
 from shared.deployments import AUTO_MODEL, Deployment, DeploymentRegistry
 from shared.gateway.context import JsonReply, Reply, RequestContext
 from shared.gateway.endpoints import Endpoint
-from shared.gateway.steps import Steps, attempts_of
+from shared.gateway.steps import Steps
 from shared.observability.names import OPERATION_EMBEDDINGS
 from shared.routing import RouteDecision
 from shared.tokens import count_text_tokens
 
 if TYPE_CHECKING:
     from shared.cache.exact import ExactCache
+    from shared.gateway.context import ChatContext
 
 MAX_INPUTS = 2048
 CACHE_TTL_S = 24 * 3600
@@ -143,7 +144,8 @@ class EmbeddingSteps:
 
         started = time.perf_counter_ns()
         try:
-            result, ctx.deployment = await self.steps.failover.call(ctx.route.plan, attempt, attempts_of(ctx))
+            result, ctx.deployment = await self.steps.failover.call(ctx.route.plan, attempt,
+                                                                    ctx.record.setdefault("attempts", []))
         finally:
             ctx.backend_ns += time.perf_counter_ns() - started
         if key is not None and self.exact is not None:
@@ -171,4 +173,7 @@ class EmbeddingSteps:
 
 
 def embeddings_endpoint(steps: Steps, embedding_steps: EmbeddingSteps) -> Endpoint[EmbeddingsRequest]:
-    return Endpoint(OPERATION_EMBEDDINGS, parse_embeddings, (embedding_steps.route, steps.admit, embedding_steps.call))
+    async def admit(ctx: EmbeddingsContext) -> None:  # the shared step reads only what every request has
+        await steps.admit(cast("ChatContext", ctx))
+
+    return Endpoint(OPERATION_EMBEDDINGS, parse_embeddings, (embedding_steps.route, admit, embedding_steps.call))
