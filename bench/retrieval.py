@@ -187,17 +187,72 @@ async def quality_and_latency(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+MOBILE_TURNS = [
+    "Hi, I ordered a CX-200 last week and it has not arrived yet.", "The order number is 88123.",
+    "It says shipped but the tracking has not moved for three days.", "Can you check with the courier?",
+    "If it is lost, can I get a replacement instead of a refund?", "How long would a replacement take?",
+    "Do I need to return anything?", "Please also update my delivery address to my office.",
+    "It is 12 Harbour Street, Springfield.", "Thanks, please confirm everything by email.",
+]
+
+
+def memory_bytes() -> dict[str, Any]:
+    """Request bytes a mobile client sends per turn over a replayed ten-turn conversation through the
+    gateway (the local stack), resending the history vs sending only the new message with memory."""
+    import tempfile
+
+    import httpx2
+
+    from tests.support.stack import running_stack
+
+    system = {"role": "system", "content": "You are the support assistant of Contoso. Answer briefly."}
+    with running_stack(Path(tempfile.mkdtemp())) as stack:
+        headers = {"authorization": f"Bearer {stack.key}", "content-type": "application/json"}
+        url = f"{stack.gateway_url}/api/v1/chat/completions"
+        without, history = [], [system]
+        for text in MOBILE_TURNS:
+            history.append({"role": "user", "content": text})
+            body = orjson_dumps({"model": "gpt-4o-mini", "messages": history, "user": "m1"})
+            reply = httpx2.post(url, content=body, headers=headers, timeout=30).json()
+            history.append({"role": "assistant", "content": reply["choices"][0]["message"]["content"]})
+            without.append(len(body))
+        created = httpx2.post(f"{stack.gateway_url}/api/v1/conversations", json={"user": "m1"}, headers=headers)
+        conversation_id = created.json()["id"]
+        with_memory = [len(created.request.content)]
+        for turn, text in enumerate(MOBILE_TURNS):
+            messages = [system, {"role": "user", "content": text}] if turn == 0 else [{"role": "user",
+                                                                                       "content": text}]
+            body = orjson_dumps({"model": "gpt-4o-mini", "messages": messages, "user": "m1",
+                                 "conversation_id": conversation_id})
+            httpx2.post(url, content=body, headers=headers, timeout=30).raise_for_status()
+            with_memory.append(len(body))
+    return {"turns": len(MOBILE_TURNS), "without_memory_bytes_per_turn": without,
+            "with_memory_bytes_per_turn": with_memory, "without_memory_total": sum(without),
+            "with_memory_total": sum(with_memory), "ratio": round(sum(without) / sum(with_memory), 2)}
+
+
+def orjson_dumps(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--squad", type=Path, required=True, help="a SQuAD-format JSON file (see the README)")
+    parser.add_argument("--squad", type=Path, help="a SQuAD-format JSON file (see the README)")
     parser.add_argument("--tune", action="store_true", help="grid-search the reranker weights on the tuning split")
     parser.add_argument("--sizes", default="10000,100000", help="source sizes for the latency runs")
+    parser.add_argument("--memory-only", action="store_true", help="only the bytes-per-turn measurement")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "retrieval.json")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    result = asyncio.run(quality_and_latency(args))
-    result["dataset"] = str(args.squad)
+    if args.memory_only:
+        result: dict[str, Any] = {"memory": memory_bytes()}
+    else:
+        if args.squad is None:
+            parser.error("--squad FILE is required (or --memory-only)")
+        result = asyncio.run(quality_and_latency(args))
+        result["dataset"] = str(args.squad)
+        result["memory"] = memory_bytes()
     result["loadavg"] = os.getloadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.output.read_text()) if args.output.exists() else {}
