@@ -157,7 +157,9 @@ class CacheSettings(BaseModel):
     # Semantic hits: the vector lookup keeps candidates at or above this cosine similarity, then the
     # verifier scores each (query, cached question) pair; a hit needs score >= the threshold.
     cache_semantic_candidate_floor: float = Field(default=0.80, ge=0, le=1)
-    cache_semantic_threshold: float = Field(default=0.88, ge=0, le=1)  # from bench/semantic_cache.py
+    cache_semantic_threshold: float = Field(default=0.96, ge=0, le=1)  # bench/semantic_cache.py: safe on every source
+    # Longer questions use the exact tier only: the verifier was measured on questions, not on pages.
+    cache_semantic_max_chars: int = Field(default=300, ge=0)
     cache_vector_store: Literal["memory", "cosmos"] = "memory"
     cache_verifier_path: Path | None = None  # default: the verifier shipped in shared/cache/models/
 

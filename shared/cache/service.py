@@ -104,6 +104,9 @@ class CacheConfig:
     ttl_s: int = 3600
     semantic_threshold: float = 0.8
     candidate_floor: float = 0.8
+    # A question longer than this is looked up exactly only: every paraphrase set the verifier was
+    # measured on holds short questions, and embedding a page would cost ~20 ms of CPU per request.
+    semantic_max_chars: int = 300
 
     @classmethod
     def from_settings(cls, settings: Any) -> CacheConfig:
@@ -112,6 +115,7 @@ class CacheConfig:
             settings.cache_ttl_s,
             settings.cache_semantic_threshold,
             settings.cache_semantic_candidate_floor,
+            getattr(settings, "cache_semantic_max_chars", 300),
         )
 
 
@@ -175,6 +179,8 @@ class ResponseCache:
         if turn is None or request.messages[-1].get("role") != "user":
             return None
         index, question = turn
+        if len(question) > self.config.semantic_max_chars:
+            return None
         scope_key = semantic_scope_key(scope, request.params, request.messages, index)
         embed_space = self.embedder.name if self.embedder is not None else ""
         return hashlib.sha256(f"{embed_space}\x1f{scope_key}".encode()).hexdigest()[:32], question

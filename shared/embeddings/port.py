@@ -27,10 +27,12 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 (384 dimensions) on one worker thread; the model loads on first use."""
+    """all-MiniLM-L6-v2 (384 dimensions, int8 on ONNX Runtime) on one worker thread; the model loads on
+    first use. Without an ``encoder`` it shares the guardrails' per-text memo, so a question the input
+    checks already encoded is not encoded again."""
 
     dimensions = 384
-    name = "local:all-MiniLM-L6-v2"
+    name = "local:all-MiniLM-L6-v2-int8"
 
     def __init__(self, model_dir: Path | None = None, *, encoder: Any = None) -> None:
         self._model_dir = model_dir
@@ -40,9 +42,13 @@ class LocalEmbedder:
     @property
     def encoder(self) -> Any:
         if self._encoder is None:
-            from shared.embeddings.minilm import shared_encoder
+            from shared.embeddings.memo import SentenceMemo, sentence_memo
+            from shared.embeddings.onnx_encoder import shared_onnx_encoder
 
-            self._encoder = shared_encoder(self._model_dir)
+            if self._model_dir is None:
+                self._encoder = sentence_memo
+            else:
+                self._encoder = SentenceMemo(encoder=lambda: shared_onnx_encoder(tokenizer_dir=self._model_dir))
         return self._encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""A logistic-regression head over all-MiniLM-L6-v2 sentence embeddings: train (numpy) and score.
+"""A logistic-regression head over all-MiniLM-L6-v2 sentence embeddings (int8 ONNX): train (numpy) and score.
 
 The injection and toxicity detectors are such heads (384 weights and a bias each, a few KB on disk,
 trained by ``scripts/train_guardrail_models.py``). Long texts are scored window by window and the
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from shared.embeddings.memo import sentence_memo
 from shared.guardrails.text import windows
 
 MODEL_DIR = Path(__file__).parent / "models"
@@ -131,57 +131,8 @@ def text_windows(text: str, max_chars: int = 600, max_windows: int = 16) -> list
     return windows(text, max_chars=max_chars, max_windows=max_windows)
 
 
-class EmbeddingCache:
-    """Sentence embeddings shared by the checks of one request (injection and toxicity read the same
-    windows, often at the same moment in two worker threads): each distinct text is encoded once."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._pending: dict[str, threading.Event] = {}
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        from shared.embeddings.minilm import shared_encoder
-
-        found: dict[str, np.ndarray] = {}
-        mine: list[str] = []
-        waits: list[tuple[str, threading.Event]] = []
-        with self._lock:
-            for text in dict.fromkeys(texts):
-                if text in self._vectors:
-                    self._vectors.move_to_end(text)
-                    found[text] = self._vectors[text]
-                elif text in self._pending:
-                    waits.append((text, self._pending[text]))
-                else:
-                    self._pending[text] = threading.Event()
-                    mine.append(text)
-        if mine:
-            try:
-                vectors = shared_encoder().encode(mine)
-                with self._lock:
-                    for text, vector in zip(mine, vectors, strict=True):
-                        found[text] = self._vectors[text] = vector
-                    while len(self._vectors) > self._size:
-                        self._vectors.popitem(last=False)
-            finally:
-                with self._lock:
-                    for text in mine:
-                        self._pending.pop(text).set()
-        for text, event in waits:
-            event.wait(60)
-            with self._lock:
-                vector = self._vectors.get(text)
-            found[text] = vector if vector is not None else shared_encoder().encode([text])[0]
-        return np.stack([found[text] for text in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
-
-
-embeddings = EmbeddingCache()
+# The per-text vector memo shared with the response cache (one encoder pass per text).
+embeddings = sentence_memo
 
 
 class WindowedHead:
@@ -200,6 +151,20 @@ class WindowedHead:
             if self._head is None:
                 self._head = LinearHead.load(self.model_name)
             return self._head
+
+    def require_models(self) -> None:
+        """Fail now, with the file named, when the head or the encoder graph is missing: a detector
+        without its weights must stop the start, never pass every text."""
+        from shared.embeddings.onnx_encoder import DEFAULT_ONNX_MODEL
+
+        if self._head is None and not (MODEL_DIR / f"{self.model_name}.json").is_file():
+            raise FileNotFoundError(
+                f"guardrail model {MODEL_DIR / self.model_name}.json is missing: run scripts/train_guardrail_models.py"
+            )
+        if not DEFAULT_ONNX_MODEL.is_file():
+            raise FileNotFoundError(
+                f"encoder graph {DEFAULT_ONNX_MODEL} is missing: run scripts/export_encoder_onnx.py"
+            )
 
     def worst_window(self, clean: str) -> tuple[float, int]:
         """(highest window probability, number of windows scored) for canonicalised text."""

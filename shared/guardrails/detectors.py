@@ -84,11 +84,12 @@ class InjectionCheck(Check):
     def __init__(self, options: InjectionOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
         self.detector = InjectionDetector(max_windows=options.max_windows)
+        self.detector.require_models()
         self.reads_context_on_input = options.scan_context
         self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
-        score, detail = self.detector.score(text)
+        score, detail = self.detector.score_document(text) if ctx.is_document else self.detector.score(text)
         return Finding(score, detail=detail)
 
     async def scan_azure(self, text: str, ctx: ScanContext) -> Finding | None:
@@ -115,6 +116,7 @@ class ToxicityCheck(Check):
     def __init__(self, options: ToxicityOptions, **kwargs) -> None:
         super().__init__(options, **kwargs)
         self.detector = ToxicityDetector()
+        self.detector.require_models()
         self.latest_turn_only = not options.history
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:

@@ -128,13 +128,9 @@ CLAIM_WEIGHTS = (-2.5, 5.0, 4.0, 4.0)
 
 
 def _closest_similarity(sentences: list[str], context_sentences: list[str]) -> list[float] | None:
-    try:
-        from shared.embeddings.minilm import shared_encoder
+    from shared.embeddings.memo import sentence_vectors
 
-        encoder = shared_encoder()
-    except (FileNotFoundError, ImportError):
-        return None
-    vectors = encoder.encode([valid_unicode(s) for s in sentences + context_sentences[:200]])
+    vectors = sentence_vectors([valid_unicode(s) for s in sentences + context_sentences[:200]])
     answers, context = vectors[: len(sentences)], vectors[len(sentences) :]
     return [float(v) for v in (answers @ context.T).max(axis=1)]
 

@@ -20,9 +20,10 @@ payloads decoded and appended.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.guardrails.classifier import ShortTextPrior, WindowedHead
-from shared.guardrails.text import canonical
+from shared.guardrails.text import canonical, sentence_windows
 
 _OBJECT = (
     r"(?:instructions?|prompts?|rules|directives|guidelines|commands|tasks?|orders|programming|constraints|context)"
@@ -245,8 +246,37 @@ def rule_score(text: str) -> tuple[float, list[str]]:
     return 1.0 - remaining, sorted(set(hits))
 
 
+# Supplied documents are judged sentence by sentence (``sentence_windows``): a planted instruction is
+# one or two sentences in a page of ordinary text. A single sentence of an ordinary e-mail ("please send
+# me the file") reads more like an instruction than a whole prompt does, so a window's model evidence
+# counts from DOCUMENT_MODEL_THRESHOLD up (rescaled so that it meets the policy's 0.5 there). Chosen on
+# the Enron e-mails and the planted instructions of data/corpora (2.6% of e-mails flagged, see the README).
+DOCUMENT_MODEL_THRESHOLD = 0.7
+
+
 class InjectionDetector(WindowedHead):
     model_name = "injection"
+
+    def score_document(self, text: str) -> tuple[float, dict[str, Any]]:
+        """A document or tool result: the worst sentence window, rules and model per window."""
+        if not text.strip():
+            return 0.0, {}
+        from shared.embeddings.memo import sentence_vectors
+
+        clean = canonical(text)
+        units = sentence_windows(clean)
+        probabilities = self.head.probabilities(sentence_vectors(units))
+        prior = ShortTextPrior.of(self.head.meta)
+        best, best_rules, hits_all = 0.0, 0.0, set[str]()
+        for unit, probability in zip(units, probabilities, strict=True):
+            rules, hits = rule_score(unit)
+            hits_all.update(hits)
+            model = float(probability) if hits or prior is None else prior.apply(float(probability), unit)
+            if model < DOCUMENT_MODEL_THRESHOLD:
+                model *= 0.5 / DOCUMENT_MODEL_THRESHOLD
+            best, best_rules = max(best, model), max(best_rules, rules)
+        detail = {"model": round(best, 4), "rules": sorted(hits_all), "windows": len(units), "document": True}
+        return max(best, best_rules), detail
 
     def score(self, text: str) -> tuple[float, dict]:
         if not text.strip():

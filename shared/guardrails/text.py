@@ -171,3 +171,32 @@ def windows(text: str, max_chars: int = 1000, max_windows: int = 24) -> list[str
         return chunks
     step = (len(chunks) - 1) / (max_windows - 1)
     return [chunks[round(i * step)] for i in range(max_windows)]
+
+
+def sentence_windows(text: str, max_windows: int = 48, min_chars: int = 40, max_chars: int = 400) -> list[str]:
+    """A supplied document as the units an instruction planted in it would occupy: sentences, a short
+    one joined to the next (``min_chars``), a long one cut (``max_chars``); past ``max_windows`` an
+    even sample, first and last included. Judging each alone keeps a planted instruction from being
+    averaged away by the document around it."""
+    chunks: list[str] = []
+    current = ""
+    for sentence in split_sentences(text):
+        piece = sentence.text
+        while len(piece) > max_chars:
+            cut = piece.rfind(" ", 0, max_chars)
+            cut = cut if cut > max_chars // 2 else max_chars
+            chunks.append(f"{current} {piece[:cut]}".strip())
+            current, piece = "", piece[cut:].lstrip()
+        current = f"{current} {piece}".strip()
+        if len(current) >= min_chars:
+            chunks.append(current)
+            current = ""
+    if current:
+        if chunks and len(chunks[-1]) + len(current) < max_chars:
+            chunks[-1] = f"{chunks[-1]} {current}"
+        else:
+            chunks.append(current)
+    if len(chunks) <= max_windows:
+        return chunks or [text]
+    step = (len(chunks) - 1) / (max_windows - 1)
+    return [chunks[round(i * step)] for i in range(max_windows)]

@@ -43,22 +43,21 @@ class TopicDetector:
         self._lock = threading.Lock()
 
     def _topic_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        from shared.embeddings.minilm import shared_encoder
+        from shared.embeddings.memo import sentence_vectors
 
         with self._lock:
             if self._vectors is None:
-                encoder = shared_encoder()
-                self._vectors = (encoder.encode(self.allowed), encoder.encode(self.blocked))
+                self._vectors = (sentence_vectors(self.allowed), sentence_vectors(self.blocked))
             return self._vectors
 
     def score(self, text: str) -> tuple[float, dict]:
         """0..1, higher = more off-topic; detail names the closest topic index and similarities."""
         if not text.strip():
             return 0.0, {}
-        from shared.embeddings.minilm import shared_encoder
+        from shared.embeddings.memo import sentence_vectors
 
         allowed, blocked = self._topic_vectors()
-        vector = shared_encoder().encode([valid_unicode(text[:2000])])[0]
+        vector = sentence_vectors([valid_unicode(text[:2000])])[0]
         detail: dict = {}
         score = 0.0
         if len(allowed):

@@ -31,14 +31,20 @@ DIFFERENT = [
 ]
 
 
-def test_paraphrases_score_above_the_default_threshold(verifier: FeatureVerifier) -> None:
-    threshold = Settings().cache_semantic_threshold
+# The threshold an app calibrated on ordinary support questions would use; the shipped default (0.96)
+# is stricter still, so that the precision holds on every measured source (bench/semantic_cache.py).
+APP_THRESHOLD = 0.88
+
+
+def test_paraphrases_score_above_a_calibrated_threshold(verifier: FeatureVerifier) -> None:
+    threshold = APP_THRESHOLD
+    assert Settings().cache_semantic_threshold > threshold
     scores = verifier.score_pairs_sync(SAME, None)
     assert (scores >= threshold).all(), scores
 
 
 def test_near_misses_score_below_it(verifier: FeatureVerifier) -> None:
-    threshold = Settings().cache_semantic_threshold
+    threshold = APP_THRESHOLD
     scores = verifier.score_pairs_sync(DIFFERENT, None)
     assert (scores < threshold).all(), scores
     assert scores[1] == 0.0 and scores[2] == 0.0  # hard guards: numbers, negation
@@ -67,7 +73,7 @@ def test_shipped_model_matches_the_feature_list_and_records_its_training() -> No
     data = json.loads(DEFAULT_MODEL.read_text())
     assert tuple(data["features"]) == FEATURES
     meta = data["metadata"]
-    assert meta["report"]["recommended_threshold"] == Settings().cache_semantic_threshold
+    assert meta["report"]["recommended_threshold"] <= Settings().cache_semantic_threshold
     assert meta["folds"] == 5 and meta["pairs"] > 1000
     with pytest.raises(ValueError):
         LogisticModel.from_json({**data, "features": ["cosine"]})

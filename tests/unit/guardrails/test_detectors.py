@@ -160,14 +160,13 @@ def test_topics_on_and_off_topic():
         TopicDetector([], [])
 
 
-def test_embedding_cache_encodes_each_text_once_across_threads(monkeypatch):
+def test_sentence_memo_encodes_each_text_once_across_threads():
     import threading
     import time
 
     import numpy as np
 
-    from shared.embeddings import minilm
-    from shared.guardrails.classifier import EmbeddingCache
+    from shared.embeddings.memo import SentenceMemo
 
     calls = []
 
@@ -177,8 +176,7 @@ def test_embedding_cache_encodes_each_text_once_across_threads(monkeypatch):
             time.sleep(0.05)
             return np.ones((len(texts), 384), dtype=np.float32)
 
-    monkeypatch.setattr(minilm, "shared_encoder", lambda: SlowEncoder())
-    cache = EmbeddingCache(size=2)
+    cache = SentenceMemo(size=2, encoder=SlowEncoder)
     results = []
     def work():
         results.append(cache.encode(["same text", "same text"]))
@@ -191,3 +189,20 @@ def test_embedding_cache_encodes_each_text_once_across_threads(monkeypatch):
     assert calls == [["same text"]] and all(r.shape == (2, 384) for r in results)
     cache.encode(["a", "b", "c"])  # evicts beyond size
     assert cache.encode([]).shape == (0, 384)
+
+
+def test_a_detector_without_its_weights_stops_the_start(monkeypatch, tmp_path):
+    from shared.guardrails import classifier
+    from shared.guardrails.detectors import InjectionCheck, InjectionOptions, ToxicityCheck, ToxicityOptions
+
+    monkeypatch.setattr(classifier, "MODEL_DIR", tmp_path)
+    for check, options in ((InjectionCheck, InjectionOptions()), (ToxicityCheck, ToxicityOptions())):
+        with pytest.raises(FileNotFoundError, match="is missing"):
+            check(options)
+
+
+def test_the_encoder_graph_missing_is_a_clear_error(tmp_path):
+    from shared.embeddings.onnx_encoder import OnnxEncoder
+
+    with pytest.raises(FileNotFoundError, match="export_encoder_onnx"):
+        OnnxEncoder(tmp_path / "absent.onnx")
