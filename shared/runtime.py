@@ -76,8 +76,7 @@ class Platform:
         if self._grounding is None:
             from shared.grounding.service import build_grounding
 
-            cache = self.gateway.cache
-            embedder = cache.cache.embedder if cache is not None else None
+            embedder = getattr(getattr(self.gateway.cache, "cache", None), "embedder", None)
             self._grounding = build_grounding(self.settings, self.store, embedder)
         return self._grounding
 

@@ -71,7 +71,8 @@ class Gateway:
         self.chat_completions = chat_endpoint(self.steps)
         from shared.gateway.embeddings import EmbeddingSteps, embeddings_endpoint
 
-        exact = cache.cache.exact if cache is not None else None
+        # the response cache's exact tier also serves embeddings (a gateway may run without a cache)
+        exact = getattr(getattr(cache, "cache", None), "exact", None)
         self.embeddings_endpoint = embeddings_endpoint(self.steps, EmbeddingSteps(self.steps, deployments, exact))
         from shared.gateway.responses import ResponsesSteps, responses_endpoint
 
