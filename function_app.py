@@ -6,10 +6,12 @@ Nothing else happens here: the services are built lazily on the first invocation
 
 import azure.functions as func
 
-from functions import feedback, gateway, health, retraining
+from functions import feedback, gateway, grounding, health, orchestration, retraining
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(gateway.bp)
 app.register_functions(health.bp)
 app.register_functions(feedback.bp)
 app.register_functions(retraining.bp)
+app.register_functions(grounding.bp)
+app.register_functions(orchestration.bp)

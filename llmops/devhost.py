@@ -126,6 +126,7 @@ async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
     await platform.tenants.set_policy(DEMO_TENANT, None, "feedback",
                                       {"retain_transcripts": True, "retrain_after_examples": 30,
                                        "validation_share": 0.3})
+    await ensure_demo_grounding(platform)
     if key_file.exists():
         key = key_file.read_text().strip()
         if await platform.keys.authenticate({"authorization": f"Bearer {key}"}) is not None:
@@ -137,8 +138,24 @@ async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
     return issued.key
 
 
+DEMO_CATALOG = Path(__file__).resolve().parents[1] / "policies" / "catalogs" / "contoso-products.json"
+
+
+async def ensure_demo_grounding(platform: Platform) -> None:
+    """The demo catalog as grounding source ``catalog`` of ``contoso`` (synced: unchanged files cost nothing),
+    and the CRM app on the crm-support guardrails (groundedness and product claims block)."""
+    grounding = platform.grounding()
+    if await grounding.registry.get(DEMO_TENANT, "catalog") is None:
+        await grounding.add(DEMO_TENANT, "catalog", description="Contoso product catalog (demo)",
+                            origins=[str(DEMO_CATALOG)])
+    await grounding.sync_origins(DEMO_TENANT, "catalog")
+    await platform.tenants.set_policy(DEMO_TENANT, "crm", "guardrails", {"policy": "crm-support"})
+
+
 def banner(base_url: str, key: str, key_file: Path) -> str:
     body = orjson.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}).decode()
+    grounded = orjson.dumps({"model": "gpt-4o-mini", "grounding": {"source": "catalog", "top_k": 2}, "messages": [
+        {"role": "user", "content": "How much does the Contoso CX-500 cost?"}]}).decode()
     return f"""
 LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o)
 Demo tenant '{DEMO_TENANT}', app 'mobile'; its key is in {key_file}
@@ -152,6 +169,10 @@ Or with the OpenAI Python SDK:
   client = OpenAI(base_url="{base_url}/api/v1", api_key=open("{key_file}").read().strip())
   print(client.chat.completions.create(model="auto",
         messages=[{{"role": "user", "content": "Hello!"}}]).choices[0].message.content)
+
+A CRM question answered from the registered catalog, with citations (x-llmops-citations, "citations"):
+  curl -si {base_url}/api/v1/chat/completions -H "Authorization: Bearer $(cat {key_file})" \\
+    -H "Content-Type: application/json" -d '{grounded}'
 
 Health: {base_url}/api/health   Models: {base_url}/api/v1/models   Telemetry: {get_settings().telemetry_dir}/
 Press Ctrl-C to stop.

@@ -164,6 +164,29 @@ class CacheSettings(BaseModel):
     cache_verifier_path: Path | None = None  # default: the verifier shipped in shared/cache/models/
 
 
+class GroundingSettings(BaseModel):
+    """Grounding sources (shared/grounding): chunking, search, blob uploads."""
+
+    grounding_search: Literal["memory", "cosmos"] = "memory"  # in-process index, or Cosmos DB hybrid search
+    grounding_chunk_tokens: int = Field(default=200, ge=20, le=2000)
+    grounding_chunk_overlap_tokens: int = Field(default=30, ge=0, le=500)
+    grounding_source_cache_ttl_s: float = Field(default=5.0, ge=0)  # how soon a sync elsewhere is seen
+    grounding_blob_container: str = "grounding"  # blobs grounding/<tenant>/<source>/<path> are synced on upload
+    grounding_max_file_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # A storage connection string (Azurite, keyed accounts); unset in Azure, where the managed identity reads blobs.
+    storage_connection_string: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLMOPS_STORAGE_CONNECTION_STRING", "AzureWebJobsStorage"))
+
+
+class ConversationSettings(BaseModel):
+    """Conversation memory and stored responses (shared/conversations)."""
+
+    conversation_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)  # memory expires this long after its last turn
+    conversation_history_token_budget: int = Field(default=3000, ge=100)  # per request, unless the app sets one
+    conversation_max_stored_messages: int = Field(default=200, ge=2)  # oldest turns beyond this are dropped
+    conversation_max_stored_bytes: int = Field(default=512 * 1024, ge=4096)  # and beyond this size
+
+
 class FeedbackLoopSettings(BaseModel):
     """The retraining sweep and canary rollouts (shared/feedback, shared/rollouts)."""
 
@@ -279,7 +302,7 @@ class GuardrailSettings(BaseModel):
 class Settings(
     RuntimeSettings, StoreSettings, BackendSettings, RequestSettings, AuthSettings, RequestLogSettings,
     RoutingSettings, TelemetrySettings, PromptSettings, EmbeddingSettings, CacheSettings, FeedbackLoopSettings,
-    TrainingSettings, GuardrailSettings, BaseSettings,
+    TrainingSettings, GuardrailSettings, GroundingSettings, ConversationSettings, BaseSettings,
 ):
     """Every section; fields are flat (``settings.store``), their environment names ``LLMOPS_<FIELD>``."""
 

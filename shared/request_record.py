@@ -109,6 +109,10 @@ class RequestRecord(TypedDict, total=False):
     # -- prompt registry and optimisation ----------------------------------------------------
     prompt: dict[str, Any]  # name, version, label, variant (shared.prompts.resolver)
     optimisation: dict[str, Any]  # the optimiser's report (shared.optimisation)
+    # -- orchestration (shared.gateway.orchestration / responses) ------------------------------
+    conversation: dict[str, Any]  # id, stored_messages, sent_messages
+    grounding: dict[str, Any]  # sources, top_k, passages (chunk_id, source, score)
+    response_stored: str  # the Responses API response id kept in memory
     # -- guardrails ---------------------------------------------------------------------------
     guardrails: list[dict[str, Any]]  # one verdict record per check and stage (never the matched text)
     guardrails_policy: str

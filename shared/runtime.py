@@ -35,6 +35,9 @@ from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
     from shared.retraining.contract.runs import TrainingRunner
+    from shared.gateway.orchestration import OrchestrationSteps
+    from shared.grounding.service import GroundingService
+    from shared.grounding.uploads import BlobUploads
     from shared.retraining.coordinator import RetrainingCoordinator
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class Platform:
     # Set by the local host: publishes Azure ML's events into the local event runtime.
     event_sink: Any = None
     _retraining: RetrainingCoordinator | None = None
+    _grounding: GroundingService | None = None
+    _uploads: BlobUploads | None = None
 
     def retraining(self) -> RetrainingCoordinator:
         """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""
@@ -67,10 +72,30 @@ class Platform:
         self._retraining.event_sink = self.event_sink
         return self._retraining
 
+    def grounding(self) -> GroundingService:
+        """Grounding sources (shared/grounding), built on first use; shares the cache's embedder."""
+        if self._grounding is None:
+            from shared.grounding.service import build_grounding
+
+            embedder = getattr(getattr(self.gateway.cache, "cache", None), "embedder", None)
+            self._grounding = build_grounding(self.settings, self.store, embedder)
+        return self._grounding
+
+    def grounding_uploads(self) -> BlobUploads:
+        """What the blob-upload event function calls (shared/grounding/uploads.py)."""
+        if self._uploads is None:
+            from shared.grounding.uploads import AzureBlobReader, BlobUploads
+
+            self._uploads = BlobUploads(self.grounding(), AzureBlobReader(self.settings.storage_connection_string),
+                                        container=self.settings.grounding_blob_container,
+                                        max_bytes=self.settings.grounding_max_file_bytes)
+        return self._uploads
+
     @classmethod
     async def create(cls, settings: Settings, *, telemetry: Telemetry | None = None,
                      store: DocumentStore | None = None) -> Platform:
         deployments = load_registry(settings)
+        platform_ref: list[Platform] = []  # grounding is built on first use, from the platform
         store = store or build_store(settings)
         await store.open()
         tenants = TenantDirectory(store, ttl_s=settings.auth_cache_ttl_s)
@@ -99,15 +124,22 @@ class Platform:
                           request_log=request_log, telemetry=telemetry, failover=FailoverCaller.from_settings(settings),
                           limits=limits, rollouts=RolloutRouter(rollouts),
                           guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
-                          cache=build_gateway_cache(settings, store))
+                          cache=build_gateway_cache(settings, store),
+                          orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
         curation = CurationService(store, tenants, LazyRedactor())
-        return cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
-                   health, feedback, curation, rollouts)
+        platform = cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
+                       health, feedback, curation, rollouts)
+        platform_ref.append(platform)
+        return platform
 
     async def close(self) -> None:
+        if self._uploads is not None:
+            await self._uploads.reader.close()
+        if self._grounding is not None:
+            await self._grounding.close()
         if self.gateway.cache is not None:
             await self.gateway.cache.close()
         if self.gateway.limits is not None:
@@ -116,6 +148,18 @@ class Platform:
         await self.backends.close()
         await self.store.close()
         self.telemetry.shutdown()
+
+
+def build_orchestration(settings: Settings, store: DocumentStore, grounding: Callable[[], GroundingService]
+                        ) -> OrchestrationSteps:
+    """Conversation memory and grounding steps (shared/gateway/orchestration.py)."""
+    from shared.conversations.memory import ConversationStore
+    from shared.gateway.orchestration import OrchestrationSteps
+
+    memory = ConversationStore(store, ttl_s=settings.conversation_ttl_s,
+                               max_messages=settings.conversation_max_stored_messages,
+                               max_bytes=settings.conversation_max_stored_bytes)
+    return OrchestrationSteps(grounding, memory, default_budget=settings.conversation_history_token_budget)
 
 
 def build_gateway_cache(settings: Settings, store: DocumentStore) -> Any:

@@ -16,6 +16,7 @@ from shared.store.catalog import ContainerSpec, VectorIndex
 LEASE_CONTAINER = "leases"  # the Cosmos DB trigger's lease container (partition key /id)
 SERVERLESS = "EnableServerless"
 VECTOR_SEARCH = "EnableNoSQLVectorSearch"
+FULL_TEXT_SEARCH = "EnableNoSQLFullTextSearch"  # BM25 and hybrid search of grounding chunks
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,14 @@ def container_resource(spec: ContainerSpec) -> cosmosdb.SqlContainerResourceArgs
             + [cosmosdb.ExcludedPathArgs(path=f"{path}/*") for path in vector_paths],
             vector_indexes=[cosmosdb.VectorIndexArgs(path=v.path, type=v.index_type) for v in spec.vector_indexes]
             or None,
+            full_text_indexes=[cosmosdb.FullTextIndexPathArgs(path=p) for p in spec.full_text_paths] or None,
         ),
+        full_text_policy=cosmosdb.FullTextPolicyArgs(
+            default_language="en-US",
+            full_text_paths=[cosmosdb.FullTextPathArgs(path=p, language="en-US") for p in spec.full_text_paths],
+        )
+        if spec.full_text_paths
+        else None,
     )
 
 
@@ -81,6 +89,7 @@ class Data(pulumi.ComponentResource):
             capabilities=[
                 cosmosdb.CapabilityArgs(name=SERVERLESS),
                 cosmosdb.CapabilityArgs(name=VECTOR_SEARCH),
+                cosmosdb.CapabilityArgs(name=FULL_TEXT_SEARCH),
             ],
             locations=[cosmosdb.LocationArgs(location_name=p.location, failover_priority=0, is_zone_redundant=False)],
             consistency_policy=cosmosdb.ConsistencyPolicyArgs(

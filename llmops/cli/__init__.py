@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 # Command-group modules under llmops.cli, in the order ``llmops --help`` lists them.
 
-GROUPS: tuple[str, ...] = ("server", "access", "package", "pipeline", "costs", "loop", "guard", "prompts", "cache")
+GROUPS: tuple[str, ...] = ("server", "access", "package", "pipeline", "costs", "loop", "guard", "prompts", "cache",
+                          "sources")
 
 
 def build_parser() -> argparse.ArgumentParser:

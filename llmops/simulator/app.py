@@ -14,7 +14,9 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,11 +29,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from llmops.simulator import generator
+from llmops.simulator import generator, tools
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
 from shared.api import sse
 
 DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged against the TPM window
+
+
+def base64_floats(vector: list[float]) -> str:
+    """An embedding as the API's ``encoding_format: base64`` sends it: little-endian float32 bytes."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -120,7 +127,7 @@ class Simulator:
         admitted = await self._admit(deployment, body)
         if isinstance(admitted, Response):
             return admitted
-        result = generator.complete(body)
+        result = generator.complete(body, hallucinate=self.state.roll(deployment.faults.hallucination_rate))
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model = f"{deployment.name}-sim"
         rng = random.Random(generator.seed_of(body["messages"], "latency"))
@@ -156,13 +163,7 @@ class Simulator:
         event = sse.event
         yield event({"id": "", "object": "", "created": 0, "model": "", "choices": [],
                      "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": _FILTER_OK}]})
-        message = result["message"]
-        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        if message.get("tool_calls"):
-            call = message["tool_calls"][0]
-            deltas.append({"tool_calls": [{"index": 0, **call}]})
-        else:
-            deltas.extend({"content": piece} for piece in generator.split_for_stream(message.get("content") or ""))
+        deltas = tools.message_deltas(result["message"], generator.split_for_stream)
         for sent, delta in enumerate(deltas):
             if cut_after is not None and sent >= cut_after:
                 deployment.count("stream_cut")
@@ -192,12 +193,19 @@ class Simulator:
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             return _error(400, "'input' must be a string or a list of strings.", "invalid_request")
-        dimensions = int(body.get("dimensions") or 1536)
+        dimensions = body.get("dimensions") or 1536
+        if not isinstance(dimensions, int) or not 1 <= dimensions <= 3072:
+            return _error(400, "'dimensions' must be an integer between 1 and 3072.", "invalid_request")
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            return _error(400, "'encoding_format' must be 'float' or 'base64'.", "invalid_request")
         tokens = sum(generator.count_text_tokens(t) for t in texts)
         deployment.count("embeddings")
+        vectors = [generator.embedding(t, dimensions) for t in texts]
         return _json({"object": "list", "model": deployment.name,
-                      "data": [{"object": "embedding", "index": i, "embedding": generator.embedding(t, dimensions)}
-                               for i, t in enumerate(texts)],
+                      "data": [{"object": "embedding", "index": i,
+                                "embedding": vector if encoding == "float" else base64_floats(vector)}
+                               for i, vector in enumerate(vectors)],
                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
     async def models(self, request: Request) -> Response:
@@ -256,12 +264,20 @@ def create_app(state: SimulatorState) -> Starlette:
     async def azure_chat(request: Request) -> Response:
         return await sim.chat(request, request.path_params["deployment"])
 
+    async def sim_responses(request: Request) -> Response:
+        from llmops.simulator.responses import responses
+
+        return await responses(sim, request)
+
     app = Starlette(routes=[
         Route("/openai/deployments/{deployment}/chat/completions", azure_chat, methods=["POST"]),
         Route("/openai/deployments/{deployment}/embeddings", sim.embeddings, methods=["POST"]),
         Route("/openai/models", sim.models, methods=["GET"]),
         Route("/openai/deployments", sim.models, methods=["GET"]),
         Route("/v1/chat/completions", sim.chat, methods=["POST"]),
+        Route("/openai/responses", sim_responses, methods=["POST"]),
+        Route("/openai/v1/responses", sim_responses, methods=["POST"]),
+        Route("/v1/responses", sim_responses, methods=["POST"]),
         Route("/control/state", sim.control_state, methods=["GET"]),
         Route("/control/faults", sim.control_faults, methods=["POST"]),
         Route("/control/limits", sim.control_limits, methods=["POST"]),

@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from llmops.simulator import embeddings, grounded, structured, tools
 from shared.tokens import count_message_tokens, count_text_tokens, message_text
 
 _OPENERS = (
@@ -86,69 +87,39 @@ def _apply_stop(text: str, stop: Any) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
-def _sample_value(schema: dict[str, Any], name: str, rng: random.Random) -> Any:
-    kind = schema.get("type")
-    if "enum" in schema:
-        return rng.choice(schema["enum"])
-    if kind == "integer":
-        return rng.randint(1, 10)
-    if kind == "number":
-        return round(rng.uniform(1, 100), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    if kind == "array":
-        return [_sample_value(schema.get("items") or {"type": "string"}, name, rng)]
-    if kind == "object":
-        props = schema.get("properties") or {}
-        return {k: _sample_value(v, k, rng) for k, v in props.items() if k in (schema.get("required") or props)}
-    return f"sample {name}"
+def complete(request: dict[str, Any], *, default_tokens: tuple[int, int] = (20, 120),
+             hallucinate: bool = False) -> dict[str, Any]:
+    """The assistant message, finish reason and token usage for a chat request.
 
-
-def _tool_call(request: dict[str, Any], rng: random.Random, user_text: str) -> dict[str, Any] | None:
-    tools = [t for t in request.get("tools") or () if isinstance(t, dict) and t.get("type") == "function"]
-    if not tools:
-        return None
-    choice = request.get("tool_choice", "auto")
-    if choice == "none":
-        return None
-    chosen = None
-    if isinstance(choice, dict):
-        wanted = (choice.get("function") or {}).get("name")
-        chosen = next((t for t in tools if t["function"].get("name") == wanted), None)
-    elif choice == "required":
-        chosen = tools[0]
-    else:  # auto: call a tool whose name the user mentions
-        lowered = user_text.lower()
-        chosen = next((t for t in tools if t["function"].get("name", "").replace("_", " ") in lowered
-                       or t["function"].get("name", "") in lowered), None)
-    if chosen is None:
-        return None
-    function = chosen["function"]
-    arguments = _sample_value(function.get("parameters") or {"type": "object"}, function.get("name", "f"), rng)
-    return {"id": f"call_{rng.getrandbits(64):016x}", "type": "function",
-            "function": {"name": function.get("name"), "arguments": json.dumps(arguments)}}
-
-
-def complete(request: dict[str, Any], *, default_tokens: tuple[int, int] = (20, 120)) -> dict[str, Any]:
-    """The assistant message, finish reason and token usage for a chat request."""
+    A tool call when a tool fits (``tools.py``), else an answer from the supplied context when there is
+    some (``grounded.py``), else generated prose; ``response_format`` json_schema answers JSON valid
+    against the schema (``structured.py``), json_object a JSON object."""
     messages = request.get("messages") or []
     user_text = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
     seed = seed_of(messages, str(request.get("seed", "")))
     rng = random.Random(seed)
     prompt_tokens = count_message_tokens(messages)
     limit = request.get("max_completion_tokens") or request.get("max_tokens")
-    call = _tool_call(request, rng, user_text)
+    grounded_text = grounded.grounded_answer(messages, user_text)
+    if grounded_text is not None and hallucinate:
+        grounded_text = grounded.misremember(grounded_text, rng)
+    call = tools.tool_call(request, rng, user_text, structured.hints_from(user_text, grounded_text or "", _STOPWORDS))
     if call is not None:
         completion_tokens = count_text_tokens(call["function"]["arguments"]) + 5
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
         finish = "tool_calls"
     else:
         target = rng.randint(*default_tokens)
-        text = _text_for(seed, _topic(user_text), target)
-        response_format = (request.get("response_format") or {}).get("type")
-        if response_format in ("json_object", "json_schema"):
+        text = grounded_text if grounded_text is not None else _text_for(seed, _topic(user_text), target)
+        response_format = request.get("response_format") or {}
+        if response_format.get("type") == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
+            hints = structured.hints_from(user_text, text.split(". ")[0].rstrip(".") + ".", _STOPWORDS)
+            text = json.dumps(structured.value_for_schema(schema, hints, rng))
+        elif response_format.get("type") == "json_object":
             text = json.dumps({"answer": text, "topic": _topic(user_text)})
-        text, _stopped = _apply_stop(text, request.get("stop"))
+        else:
+            text, _stopped = _apply_stop(text, request.get("stop"))
         truncated = False
         if limit:
             text, truncated = _truncate_to_tokens(text, int(limit))
@@ -174,11 +145,5 @@ def split_for_stream(text: str) -> list[str]:
 
 
 def embedding(text: str, dimensions: int) -> list[float]:
-    """A deterministic bag-of-words vector: texts sharing words get similar vectors."""
-    vector = [0.0] * dimensions
-    for word in re.findall(r"\w+", text.lower()) or [""]:
-        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-        index = int.from_bytes(digest[:4], "big") % dimensions
-        vector[index] += 1.0 if digest[4] & 1 else -1.0
-    norm = sum(v * v for v in vector) ** 0.5 or 1.0
-    return [v / norm for v in vector]
+    """A deterministic vector whose cosine similarity reflects shared wording (``embeddings.py``)."""
+    return embeddings.embedding(text, dimensions)

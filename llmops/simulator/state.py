@@ -34,6 +34,8 @@ class Faults(BaseModel):
     stream_cut_after_chunks: int = Field(default=3, ge=0)
     content_filter_rate: float = Field(default=0.0, ge=0, le=1)
     extra_latency_ms: float = Field(default=0.0, ge=0)
+    # answers from supplied context get a figure wrong (llmops/simulator/grounded.py)
+    hallucination_rate: float = Field(default=0.0, ge=0, le=1)
 
 
 @dataclass

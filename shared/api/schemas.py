@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from shared.api.errors import ApiError
 
 # Request fields that belong to the gateway, not to the model API.
-GATEWAY_EXTENSION_FIELDS: frozenset[str] = frozenset({"prompt", "context"})
+GATEWAY_EXTENSION_FIELDS: frozenset[str] = frozenset({"prompt", "context", "grounding", "conversation_id"})
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 

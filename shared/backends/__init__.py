@@ -55,6 +55,10 @@ class ModelBackends:
     async def embed(self, deployment: Deployment, texts: list[str]) -> list[list[float]]:
         return await self.of(deployment).embed(deployment, texts)
 
+    async def embeddings(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
+                         ) -> BackendResult:
+        return await self.of(deployment).embeddings(deployment, params, timeout_s=timeout_s)
+
     async def probe(self, deployment: Deployment) -> None:
         await self.of(deployment).probe(deployment)
 

@@ -29,6 +29,7 @@ from shared.deployments import Deployment
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # The Azure client's URL builder turns this into /openai/deployments/{model}/chat/completions?api-version=...
 CHAT_PATH = "/chat/completions"
+EMBEDDINGS_PATH = "/embeddings"  # the Azure URL builder maps it onto the deployment, like chat
 TokenProvider = Callable[[], Awaitable[str]]
 _ClientKey = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
 
@@ -98,17 +99,27 @@ class OpenAISdkBackend:
     # -- calls ----------------------------------------------------------------------------
     async def chat(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                    ) -> BackendResult:
+        return await self._post_json(deployment, CHAT_PATH, {**params, "model": deployment.deployment,
+                                                             "stream": False}, timeout_s)
+
+    async def embeddings(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
+                         ) -> BackendResult:
+        return await self._post_json(deployment, EMBEDDINGS_PATH, {**params, "model": deployment.deployment},
+                                     timeout_s)
+
+    async def _post_json(self, deployment: Deployment, path: str, body: dict[str, Any], timeout_s: float | None
+                         ) -> BackendResult:
         started = time.perf_counter()
         try:
-            response = await self.client(deployment).post(
-                CHAT_PATH, body={**params, "model": deployment.deployment, "stream": False},
-                cast_to=httpx2.Response, options=_options(timeout_s))
-            body = orjson.loads(response.content)
+            response = await self.client(deployment).post(path, body=body, cast_to=httpx2.Response,
+                                                           options=_options(timeout_s))
+            parsed = orjson.loads(response.content)
         except (openai.APIError, openai.APITimeoutError) as exc:
             raise translate(deployment, exc) from exc
         except orjson.JSONDecodeError as exc:
             raise BackendError(deployment.alias, 200, f"invalid JSON from the model: {exc}", retryable=True) from exc
-        return BackendResult(body, {k.lower(): v for k, v in response.headers.items()}, time.perf_counter() - started)
+        return BackendResult(parsed, {k.lower(): v for k, v in response.headers.items()},
+                             time.perf_counter() - started)
 
     async def chat_stream(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                           ) -> AsyncIterator[Chunk]:

@@ -43,6 +43,11 @@ class Backend(Protocol):
     async def embed(self, deployment: Deployment, texts: list[str]) -> list[list[float]]:
         ...
 
+    async def embeddings(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
+                         ) -> BackendResult:
+        """An embeddings request (``input``, ``dimensions``, ``encoding_format``...): the JSON body, passed through."""
+        ...
+
     async def probe(self, deployment: Deployment) -> None:
         """A cheap call that raises when the deployment's endpoint cannot be reached (readiness)."""
         ...

@@ -116,6 +116,14 @@ class VectorIndex:
             self._where[moved] = (cell, position)
         return True
 
+    def get(self, entry_id: str) -> np.ndarray | None:
+        """The stored vector of an entry (a view: do not modify it), or None."""
+        location = self._where.get(entry_id)
+        if location is None:
+            return None
+        cell, position = location
+        return self._cells[cell].vectors[position]
+
     def search(self, vector: np.ndarray, k: int = 1, min_score: float = -1.0) -> list[VectorMatch]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if self._centroids is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -140,6 +140,16 @@ class RequestContext(Generic[R]):
     prompt_tokens: int | None = None  # the conversation's token count as sent to the model
     route: RouteDecision | None = None
     reservation: Reservation | None = None
+    # orchestration (shared.gateway.orchestration): awaited with the assistant message once the answer is
+    # complete, before the client sees its end (conversation memory); the grounding passages
+    commits: list[Callable[[dict[str, Any]], Awaitable[None]]] = field(default_factory=list)
+    passages: list[Any] | None = None
+    response_state: Any = None  # the Responses API request being served (shared.gateway.responses)
+
+    async def commit(self, answer: dict[str, Any]) -> None:
+        for hook in self.commits:
+            await hook(answer)
+        self.commits.clear()
 
     def authenticated(self, caller: Caller) -> None:
         self.principal = caller.principal

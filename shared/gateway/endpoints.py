@@ -51,8 +51,10 @@ def parse_chat(max_messages: int) -> Callable[[RequestContext[ChatCompletionRequ
 
 def chat_endpoint(steps: Steps) -> Endpoint[ChatCompletionRequest]:
     """``POST /v1/chat/completions`` (and the Azure OpenAI route shape)."""
+    orchestration = steps.orchestration
     return Endpoint(OPERATION_CHAT, parse_chat(steps.max_messages), (
         steps.resolve_prompt,
+        *((orchestration.recall, orchestration.ground) if orchestration is not None else ()),
         steps.optimise,
         steps.route,
         steps.divert_to_canary,

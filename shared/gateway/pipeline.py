@@ -34,6 +34,7 @@ from shared.routing import FailoverCaller, Router
 
 if TYPE_CHECKING:
     from shared.cache.gateway import GatewayCache
+    from shared.gateway.orchestration import OrchestrationSteps
     from shared.prompts.resolver import PromptResolver
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Gateway:
         guardrails: GuardFactory | None = None,
         prompts: PromptResolver | None = None,
         cache: GatewayCache | None = None,
+        orchestration: OrchestrationSteps | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -65,8 +67,22 @@ class Gateway:
         self.steps = Steps(
             backends=backends, recorder=self.recorder, router=router or Router(deployments), failover=failover,
             max_messages=settings.max_messages, limits=limits, rollouts=rollouts, guardrails=guardrails,
-            prompts=prompts, cache=cache)
+            prompts=prompts, cache=cache, orchestration=orchestration)
         self.chat_completions = chat_endpoint(self.steps)
+        from shared.gateway.embeddings import EmbeddingSteps, embeddings_endpoint
+
+        # the response cache's exact tier also serves embeddings (a gateway may run without a cache)
+        exact = getattr(getattr(cache, "cache", None), "exact", None)
+        self.embeddings_endpoint = embeddings_endpoint(self.steps, EmbeddingSteps(self.steps, deployments, exact))
+        from shared.gateway.responses import ResponsesSteps, responses_endpoint
+
+        memory = orchestration.memory if orchestration is not None else None
+        self.response_store = None
+        if memory is not None:
+            from shared.conversations.responses import ResponseStore
+
+            self.response_store = ResponseStore(memory)
+        self.responses_endpoint = responses_endpoint(self.steps, ResponsesSteps(self.steps, self.response_store))
 
     # the services the steps use, for the platform's shutdown and for tests
     @property
@@ -89,6 +105,15 @@ class Gateway:
     async def chat(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None) -> Reply:
         """One chat completion; ``model`` comes from the URL for Azure-shaped routes."""
         return await self.serve(self.chat_completions, read_body, headers, model=model)
+
+    async def embeddings(self, read_body: BodyReader, headers: Mapping[str, str], *, model: str | None = None
+                         ) -> Reply:
+        """One embeddings request (``shared.gateway.embeddings``)."""
+        return await self.serve(self.embeddings_endpoint, read_body, headers, model=model)
+
+    async def responses(self, read_body: BodyReader, headers: Mapping[str, str]) -> Reply:
+        """One Responses API request (``shared.gateway.responses``)."""
+        return await self.serve(self.responses_endpoint, read_body, headers)
 
     async def serve(self, endpoint: Endpoint[R], read_body: BodyReader, headers: Mapping[str, str], *,
                     model: str | None = None) -> Reply:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -47,6 +47,7 @@ from shared.routing.breaker import OPEN
 if TYPE_CHECKING:  # the features pull in numpy: imported when the platform is built, not with the app
     from shared.cache.gateway import GatewayCache
     from shared.cache.service import CacheHit
+    from shared.gateway.orchestration import OrchestrationSteps
     from shared.prompts.resolver import PromptResolver
 
 GuardFactory = Callable[[ChatContext], RequestGuard]  # e.g. partial(RequestGuardrails, GuardrailService(...))
@@ -66,7 +67,9 @@ class Steps:
         guardrails: GuardFactory | None = None,
         prompts: PromptResolver | None = None,
         cache: GatewayCache | None = None,
+        orchestration: OrchestrationSteps | None = None,
     ) -> None:
+        self.orchestration = orchestration
         self.backends = backends
         self.recorder = recorder
         self.router = router
@@ -171,7 +174,7 @@ class Steps:
         if hit is None:
             return None
         await self.input_verdicts(ctx)  # a blocked input gets its 400, never a cached answer
-        return self.serve_hit(ctx, hit)
+        return await self.serve_hit(ctx, hit)
 
     async def start_input_guardrails(self, ctx: ChatContext) -> None:
         """Redactions run now (they change what the model sees); checks that only judge run beside the
@@ -215,11 +218,12 @@ class Steps:
         ctx.completion_text = completion_text(result.body)
         if self.cache is not None:
             self.cache.store_later(ctx, result.body)
+        await ctx.commit(answer_message(result.body))
         ctx.record["backend_latency_ms"] = round(result.latency_s * 1000, 3)
         headers = ctx.base_headers()
         headers["x-llmops-cost-usd"] = f"{ctx.record.get('cost_usd', 0.0):.8f}"
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
-        body = orjson.dumps(result.body)
+        body = orjson.dumps(with_citations(ctx, result.body))
         self.recorder.finish(ctx, 200)
         return JsonReply(200, body, headers)
 
@@ -242,12 +246,13 @@ class Steps:
         headers["cache-control"] = "no-cache"
         return StreamReply(200, self.relay.events(ctx, opened), headers)
 
-    def serve_hit(self, ctx: ChatContext, hit: CacheHit) -> Reply:
+    async def serve_hit(self, ctx: ChatContext, hit: CacheHit) -> Reply:
         """Answer from the cache: the stored answer at zero token cost, as JSON or replayed as a stream."""
         assert self.cache is not None
         self.recorder.account(ctx, hit.response, usage_of(hit.response))
         ctx.completion_text = completion_text(hit.response)
         ctx.record["backend_latency_ms"] = 0.0
+        await ctx.commit(answer_message(hit.response))
         headers = ctx.base_headers()
         headers["x-llmops-cost-usd"] = f"{0.0:.8f}"
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
@@ -260,7 +265,7 @@ class Steps:
             self.recorder.finish(ctx, 200)
             return StreamReply(200, events, headers)
         self.recorder.finish(ctx, 200)
-        return JsonReply(200, orjson.dumps(hit.response), headers)
+        return JsonReply(200, orjson.dumps(with_citations(ctx, hit.response)), headers)
 
     def stream_interrupted(self, deployment: Deployment) -> None:
         """A stream broke after its first byte: the deployment failed, but nothing can be retried now."""
@@ -269,3 +274,21 @@ class Steps:
 
 def attempts_of(ctx: ChatContext) -> list[Attempt]:
     return ctx.record.setdefault("attempts", [])
+
+
+def answer_message(body: dict[str, Any]) -> dict[str, Any]:
+    """The assistant message of a completion as a conversation turn (what memory keeps)."""
+    message = ((body.get("choices") or [{}])[0].get("message")) or {}
+    answer: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    if message.get("tool_calls"):
+        answer["tool_calls"] = message["tool_calls"]
+    return answer
+
+
+def with_citations(ctx: ChatContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the grounding citations as the ``citations`` extension field (when grounded)."""
+    if not ctx.passages:
+        return body
+    from shared.gateway.orchestration import citations
+
+    return {**body, "citations": citations(ctx)}

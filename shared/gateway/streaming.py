@@ -40,6 +40,24 @@ class OpenedStream:
     opened_ns: int
     first_chunk_ns: int
     text: list[str] = field(default_factory=list)
+    tool_calls: dict[int, dict[str, Any]] = field(default_factory=dict)  # assembled from the deltas, by index
+
+    def take_tool_calls(self, chunk: Chunk) -> None:
+        for choice in chunk.get("choices") or ():
+            for delta in (choice.get("delta") or {}).get("tool_calls") or ():
+                call = self.tool_calls.setdefault(int(delta.get("index") or 0), {
+                    "id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                call["id"] = delta.get("id") or call["id"]
+                function = delta.get("function") or {}
+                call["function"]["name"] += function.get("name") or ""
+                call["function"]["arguments"] += function.get("arguments") or ""
+
+    def answer(self, text: str) -> dict[str, Any]:
+        """The streamed answer as one assistant message (what conversation memory keeps)."""
+        message: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if self.tool_calls:
+            message["tool_calls"] = [self.tool_calls[i] for i in sorted(self.tool_calls)]
+        return message
 
 
 def chunk_text(chunk: Chunk) -> str:
@@ -114,6 +132,7 @@ class StreamRelay:
                         chunk.pop("usage", None)
                     text = chunk_text(chunk)
                     opened.text.append(text)
+                    opened.take_tool_calls(chunk)
                     finish_reasons.extend(c["finish_reason"] for c in chunk.get("choices") or ()
                                           if c.get("finish_reason"))
                     last = chunk
@@ -139,6 +158,7 @@ class StreamRelay:
                 status, end = 422, "guardrail_blocked"
                 yield guard.error
             else:
+                await ctx.commit(opened.answer(guard.sent_text if guard is not None else "".join(opened.text)))
                 yield sse.DONE
         except BackendError as exc:
             status, end = 502, "upstream_interrupted"

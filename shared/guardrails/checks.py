@@ -35,6 +35,8 @@ class ScanContext:
     is_document: bool = False  # a supplied document or tool result rather than the user's own words
     # Text the stream has already emitted (output checks that need the whole answer so far).
     preceding: str = ""
+    # Catalog records retrieved for the request (grounding sources): the product-claim check's catalog.
+    products: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Check:

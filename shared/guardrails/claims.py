@@ -66,6 +66,8 @@ _QUANTITY = re.compile(
     + r")(?![\w])",
     re.IGNORECASE,
 )
+# "Price: 249 USD." right after a product is named is a fact about it (catalog-style answers)
+_FACT_LABEL = re.compile(r"^[A-Za-z][\w ]{0,30}:\s")
 _ANAPHORA = re.compile(r"(?i)^(?:it|this (?:model|product|one|item)|the (?:model|product|device|item))\b")
 
 
@@ -140,7 +142,7 @@ class ProductCatalog:
                 products = list(dict.fromkeys(p.id for p, _, _ in found))
                 current = next(p for p, _, _ in found if p.id == products[0]) if len(products) == 1 else None
                 targets = [current] if current else []
-            elif current is not None and _ANAPHORA.match(sentence.text):
+            elif current is not None and (_ANAPHORA.match(sentence.text) or _FACT_LABEL.match(sentence.text)):
                 targets = [current]
             else:
                 targets = []
@@ -217,3 +219,9 @@ def _normalize_availability(value: object) -> str | None:
     if normalized not in {"in_stock", "out_of_stock", "discontinued", "preorder"}:
         raise ValueError(f"availability must be in_stock, out_of_stock, discontinued or preorder, not {value!r}")
     return normalized
+
+
+# Public names for readers of catalogs other than ProductCatalog.load (shared/grounding parses
+# registered catalog sources into the same Product records, with line numbers in its errors).
+product_from_dict = _product_from_dict
+product_from_csv_row = _product_from_csv

@@ -12,13 +12,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from shared.guardrails.checks import Check, CheckOptions, ScanContext, register
-from shared.guardrails.claims import ProductCatalog
+from shared.guardrails.claims import ProductCatalog, product_from_dict
 from shared.guardrails.groundedness import GroundednessScorer
 from shared.guardrails.injection import InjectionDetector
 from shared.guardrails.pii import ALL_TYPES, PATTERN_TYPES, PiiScanner
@@ -156,6 +158,8 @@ class GroundednessCheck(Check):
         context = self._context(ctx)
         if context is None:
             return Finding(0.0, detail={"skipped": "no context"})
+        # citation markers ("[2]") point at the sources, they claim nothing: blanked, offsets kept
+        text = _CITATION_MARKER.sub(lambda m: " " * len(m.group()), text)
         score, sentences = self.scorer.score(text, context, ctx.question)
         spans = [Span("UNGROUNDED", s.start, s.end) for s in sentences if s.score >= self.span_threshold]
         detail = {
@@ -180,8 +184,13 @@ class GroundednessCheck(Check):
         return Finding(score, spans, {"ungrounded_detected": bool(result.get("ungroundedDetected"))}, source="azure")
 
 
+_CITATION_MARKER = re.compile(r"\[\d{1,3}\]")
+
+
 class ProductClaimsOptions(CheckOptions):
-    catalog: str  # JSON or CSV path, relative to policies/ unless absolute
+    # JSON or CSV path, relative to policies/ unless absolute; optional when requests are grounded in a
+    # registered catalog source (the retrieved products are checked against then, and win over the file's)
+    catalog: str | None = None
 
 
 @register
@@ -193,13 +202,35 @@ class ProductClaimsCheck(Check):
 
     def __init__(self, options: ProductClaimsOptions, *, base_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(options, **kwargs)
-        path = Path(options.catalog)
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        self.catalog = ProductCatalog.load(path)
+        self.catalog: ProductCatalog | None = None
+        if options.catalog is not None:
+            path = Path(options.catalog)
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            self.catalog = ProductCatalog.load(path)
+        self._grounded: dict[tuple[str, ...], ProductCatalog] = {}
+
+    def catalog_for(self, products: list[dict[str, Any]]) -> ProductCatalog | None:
+        """The configured catalog, with the request's retrieved products in place of the same ids."""
+        if not products:
+            return self.catalog
+        key = tuple(sorted(json.dumps(p, sort_keys=True) for p in products))
+        catalog = self._grounded.get(key)
+        if catalog is None:
+            retrieved = [product_from_dict(p) for p in products]
+            ids = {p.id for p in retrieved}
+            base = [p for p in self.catalog.products if p.id not in ids] if self.catalog is not None else []
+            catalog = ProductCatalog([*retrieved, *base])
+            if len(self._grounded) >= 256:
+                self._grounded.clear()
+            self._grounded[key] = catalog
+        return catalog
 
     def scan(self, text: str, ctx: ScanContext) -> Finding:
-        spans, problems = self.catalog.check(text, ctx.preceding)
+        catalog = self.catalog_for(ctx.products)
+        if catalog is None:
+            return Finding(0.0, detail={"skipped": "no catalog"})
+        spans, problems = catalog.check(text, ctx.preceding)
         detail = {"contradictions": problems[:10]} if problems else {}
         return Finding(1.0 if problems else 0.0, spans, detail)
 

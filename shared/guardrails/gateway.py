@@ -53,6 +53,8 @@ class RequestGuardrails:
         except ContextError as exc:
             raise ApiError.bad_request(str(exc), param="context", code="invalid_context") from exc
         self.question = last_user_text(ctx.messages)
+        # catalog records among the grounding passages (shared/gateway/orchestration): the product-claim truth
+        self.products = [p.product for p in getattr(ctx, "passages", None) or () if getattr(p, "product", None)]
         try:
             _, self.app_guardrails = self.service.policy_for(self.tenant_id, self.app_id, self.section)
         except PolicyError as exc:  # a broken app configuration: fall back to the default policy, loudly
@@ -92,7 +94,8 @@ class RequestGuardrails:
             if not isinstance(text, str) or not text:
                 continue
             result = await self.service.check_output(self.tenant_id, self.app_id, text, self.documents,
-                                                     question=self.question, app_section=self.section)
+                                                     question=self.question, app_section=self.section,
+                                                     products=self.products)
             self._record(result.verdicts, result.policy)
             if result.blocking is not None:
                 raise violation(result.blocking)
@@ -101,7 +104,7 @@ class RequestGuardrails:
 
     def stream_filter(self) -> StreamFilter:
         guard = self.service.stream_checker(self.tenant_id, self.app_id, self.documents, question=self.question,
-                                            app_section=self.section)
+                                            app_section=self.section, products=self.products)
         return StreamFilter(self, guard)
 
 

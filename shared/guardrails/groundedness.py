@@ -141,6 +141,7 @@ class _Evidence:
     def __init__(self, context: str, question: str | None) -> None:
         tokens = _TOKEN.findall(context)
         self.lower_text = context.lower()
+        self.normalized = " ".join(self.lower_text.split())
         self.stems = {_stem(t) for t in tokens}
         self.numbers = {_norm_number(t) for t in tokens if _NUMBER.match(t)}
         self.sentences = [s.text for s in split_sentences(context)] or [context]
@@ -188,6 +189,10 @@ class GroundednessScorer:
         tokens = _TOKEN.findall(text)
         content = [t for t in tokens if t.lower() not in _STOP]
         if not content:
+            return SentenceSupport(start, end, 0.0, 0, 0, 0.0, 0.0)
+        if len(content) >= 2 and " ".join(text.lower().split()).rstrip(".!?") in evidence.normalized:
+            # said word for word in the context (an extractive answer): supported, whatever a similar
+            # sentence of another document says
             return SentenceSupport(start, end, 0.0, 0, 0, 0.0, 0.0)
         stems = [_stem(t) for t in content]
         names = [t for t in content if t[0].isupper() or _NUMBER.match(t)]

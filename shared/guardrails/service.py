@@ -162,12 +162,13 @@ class GuardrailService:
         *,
         question: str | None = None,
         app_section: object = None,
+        products: list[dict[str, Any]] | None = None,
     ) -> OutputResult:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         if not section.enabled or not policy.output_rules:
             return OutputResult(text=text, policy=policy.name)
         result = await self.run_output_rules(
-            policy, section, text, ScanContext(Stage.OUTPUT, context_docs or [], question)
+            policy, section, text, ScanContext(Stage.OUTPUT, context_docs or [], question, products=products or [])
         )
         _emit(result.verdicts, tenant_id, app_id)
         return result
@@ -196,6 +197,7 @@ class GuardrailService:
         *,
         question: str | None = None,
         app_section: object = None,
+        products: list[dict[str, Any]] | None = None,
     ) -> StreamGuard:
         policy, section = self.policy_for(tenant_id, app_id, app_section)
         return StreamGuard(
@@ -205,6 +207,7 @@ class GuardrailService:
             context_docs or [],
             question,
             on_verdicts=lambda verdicts: _emit(verdicts, tenant_id, app_id),
+            products=products,
         )
 
     # --- helpers --------------------------------------------------------------------------

@@ -44,7 +44,9 @@ class StreamGuard:
         *,
         on_verdicts: Callable[[list[Verdict]], Any] | None = None,
         max_pending_chars: int = 1500,
+        products: list[dict[str, Any]] | None = None,
     ) -> None:
+        self._products = products or []
         self._service = service
         self._policy = policy
         self._section = section
@@ -94,7 +96,8 @@ class StreamGuard:
 
     async def _check(self, chunk: str) -> tuple[str, Verdict | None]:
         offset = len(self._checked)
-        ctx = ScanContext(Stage.OUTPUT, self._context_docs, self._question, preceding=self._checked)
+        ctx = ScanContext(Stage.OUTPUT, self._context_docs, self._question, preceding=self._checked,
+                          products=self._products)
         result = await self._service.run_output_rules(
             self._policy, self._section, chunk, ctx, target=f"stream[{self._chunks}]"
         )

@@ -103,4 +103,6 @@ def render(spec: PromptSpec, variables: dict[str, Any] | None) -> RenderedPrompt
             "type": "json_schema",
             "json_schema": {"name": spec.name.replace(".", "_"), "schema": spec.output_schema, "strict": True},
         }
+    if spec.grounding is not None:
+        params["grounding"] = spec.grounding
     return RenderedPrompt(messages=messages, params=params, guardrails=spec.guardrails, variables=values)

@@ -85,11 +85,23 @@ class PromptSpec(_Strict):
     # section: a policy name, or {"policy": name, "topics": {...}}); it takes the app's place.
     guardrails: str | dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None  # JSON schema; sent as response_format json_schema
+    # Grounding for requests from this prompt: {"source": name or [names], "top_k": n} (shared/grounding);
+    # a request's own ``grounding`` field wins.
+    grounding: dict[str, Any] | None = None
 
     @field_validator("template", mode="before")
     @classmethod
     def _string_is_one_user_message(cls, value: Any) -> Any:
         return [{"role": "user", "content": value}] if isinstance(value, str) else value
+
+    @field_validator("grounding")
+    @classmethod
+    def _grounding_spec(cls, value: Any) -> Any:
+        if value is not None:
+            from shared.gateway.orchestration import GroundingSpec
+
+            GroundingSpec.model_validate(value)
+        return value
 
     @field_validator("guardrails")
     @classmethod
@@ -126,7 +138,10 @@ class PromptSpec(_Strict):
         return {m.group(1) for message in self.template for m in PLACEHOLDER.finditer(message.content)}
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # fields added later are left out while unset, so existing prompts keep their version hashes
+        unset_later = {"grounding"} if self.grounding is None else set()
+        return json.dumps(self.model_dump(mode="json", exclude=unset_later), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
 
     def version_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:VERSION_HASH_LENGTH]

@@ -30,6 +30,8 @@ class ContainerSpec:
     default_ttl_s: int | None = None
     description: str = ""
     vector_indexes: tuple[VectorIndex, ...] = field(default_factory=tuple)
+    # Paths with a full-text (BM25) index: Cosmos DB's FullTextScore / hybrid RRF search in Azure.
+    full_text_paths: tuple[str, ...] = field(default_factory=tuple)
 
 
 DAY = 24 * 3600
@@ -72,6 +74,18 @@ CONTAINERS: dict[str, ContainerSpec] = {
         ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
         ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
         ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
+        # --- orchestration (issue 14): grounding sources and conversation memory ---
+        ContainerSpec("grounding_sources", "tenant_id",
+                      description="registered grounding sources per tenant: files, content hashes, revision"),
+        ContainerSpec(
+            "grounding_chunks",
+            "source_key",
+            description="chunks of grounding sources with their embeddings (hybrid vector + BM25 search in Azure)",
+            vector_indexes=(VectorIndex("/embedding", dimensions=SEMANTIC_CACHE_DIMENSIONS),),
+            full_text_paths=("/text",),
+        ),
+        ContainerSpec("conversations", "tenant_id", default_ttl_s=-1,
+                      description="conversation memory and stored Responses API responses; each item has its ttl"),
         ContainerSpec(
             "training_runs",
             "dataset_id",

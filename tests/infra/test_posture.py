@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from infra.components.data import SERVERLESS, VECTOR_SEARCH
+from infra.components.data import FULL_TEXT_SEARCH, SERVERLESS, VECTOR_SEARCH
 from infra.components.security import COSMOS_DATA_CONTRIBUTOR, ROLES
 from infra.naming import Names, stable_guid
 from tests.infra.conftest import SUBSCRIPTION, ProgramRun
@@ -36,7 +36,17 @@ def test_cosmos_is_serverless_with_vector_search_and_no_keys(platform: ProgramRu
     assert cosmos["disableLocalAuth"] is True
     assert cosmos["disableKeyBasedMetadataWriteAccess"] is True
     assert cosmos["minimalTlsVersion"] == "Tls12"
-    assert {c["name"] for c in cosmos["capabilities"]} == {SERVERLESS, VECTOR_SEARCH}
+    assert {c["name"] for c in cosmos["capabilities"]} == {SERVERLESS, VECTOR_SEARCH, FULL_TEXT_SEARCH}
+
+
+def test_grounding_chunks_have_vector_and_full_text_indexes(platform: ProgramRun):
+    containers = {c.inputs["resource"]["id"]: c.inputs["resource"] for c in
+                  platform.of_type("cosmosdb:SqlResourceSqlContainer")}
+    chunks = containers["grounding_chunks"]
+    assert chunks["fullTextPolicy"]["fullTextPaths"] == [{"path": "/text", "language": "en-US"}]
+    assert chunks["indexingPolicy"]["fullTextIndexes"] == [{"path": "/text"}]
+    assert chunks["vectorEmbeddingPolicy"]["vectorEmbeddings"][0]["path"] == "/embedding"
+    assert "fullTextPolicy" not in containers["conversations"]
 
 
 def test_ai_accounts_have_local_auth_off_and_a_custom_subdomain(platform: ProgramRun):

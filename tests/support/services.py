@@ -86,3 +86,20 @@ def cosmos_server() -> Iterator[str]:
         yield f"https://127.0.0.1:{port}"
     finally:
         stop(proc, 5)
+
+
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@contextmanager
+def azurite_blob(workdir: Path) -> Iterator[str]:
+    """Azurite's blob service on a free port (data in ``workdir``); yields its connection string."""
+    _require_node_modules()
+    port = free_port()
+    command = ["node", str(SERVICES_DIR / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"),
+               "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(workdir), "--silent",
+               "--skipApiVersionCheck", "--disableTelemetry", "--loose"]
+    with running_process(command, port, cwd=SERVICES_DIR):
+        yield (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+               f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};")

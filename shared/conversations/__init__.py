@@ -1,0 +1,1 @@
+"""Conversation memory (``memory``) and stored Responses API responses on it (``responses``)."""
