@@ -34,10 +34,10 @@ from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
-    from shared.retraining.contract.runs import TrainingRunner
     from shared.gateway.orchestration import OrchestrationSteps
     from shared.grounding.service import GroundingService
     from shared.grounding.uploads import BlobUploads
+    from shared.retraining.contract.runs import TrainingRunner
     from shared.retraining.coordinator import RetrainingCoordinator
 
 log = logging.getLogger(__name__)
