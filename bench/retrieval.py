@@ -42,7 +42,7 @@ from shared.grounding.chunking import chunk_file  # noqa: E402
 from shared.grounding.parsing import parse_file  # noqa: E402
 from shared.grounding.rerank import DEFAULT_WEIGHTS, RerankWeights, rerank_scores  # noqa: E402
 from shared.grounding.search import SourceIndex  # noqa: E402
-from shared.retraining.metrics import percentile  # noqa: E402
+from shared.retraining.contract.metrics import percentile  # noqa: E402
 
 SENTENCE = re.compile(r"[^.!?]+[.!?]+(?=\s|$)|[^.!?]+$")
 TUNING_ARTICLES = 2

@@ -122,7 +122,8 @@ class VectorIndex:
         if location is None:
             return None
         cell, position = location
-        return self._cells[cell].vectors[position]
+        vector: np.ndarray = self._cells[cell].vectors[position]
+        return vector
 
     def search(self, vector: np.ndarray, k: int = 1, min_score: float = -1.0) -> list[VectorMatch]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
