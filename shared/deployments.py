@@ -43,8 +43,9 @@ class Deployment(BaseModel):
     auth: Literal["entra", "key"] = "entra"
     api_key: str | None = None
     # "azure": Azure OpenAI's URL shape (/openai/deployments/{deployment}/...?api-version=);
+    # "azure_responses": Azure OpenAI through the Responses API on the v1 endpoint (/openai/v1/responses);
     # "openai": an OpenAI-compatible server at ``endpoint`` (e.g. vLLM on an Azure ML online endpoint, .../v1)
-    api_style: Literal["azure", "openai"] = "azure"
+    api_style: Literal["azure", "azure_responses", "openai"] = "azure"
     # Entra ID scope of the token (default: Cognitive Services; Azure ML endpoints use https://ml.azure.com/.default)
     token_scope: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)  # sent with every call (e.g. azureml-model-deployment)

@@ -106,7 +106,8 @@ class Simulator:
         return decision.headers
 
     # -- chat ------------------------------------------------------------------------------
-    async def chat(self, request: Request, deployment_name: str | None = None) -> Response:
+    async def chat(self, request: Request, deployment_name: str | None = None, *, azure_v1: bool = False
+                   ) -> Response:
         if (denied := self._check_auth(request)) is not None:
             return denied
         body = await self._body(request)
@@ -116,7 +117,7 @@ class Simulator:
         if deployment_name is not None and not request.query_params.get("api-version"):
             return _error(404, "Resource not found: the api-version query parameter is required.", "404")
         deployment = self.state.get(str(name))
-        if deployment is None and deployment_name is None and isinstance(name, str) and name:
+        if deployment is None and deployment_name is None and not azure_v1 and isinstance(name, str) and name:
             # The OpenAI-shaped route stands in for any OpenAI-compatible server (e.g. vLLM serving a
             # fine-tuned adapter): it serves whatever model it is asked for.
             deployment = self.state.add(name)
@@ -187,7 +188,8 @@ class Simulator:
         body = await self._body(request)
         if isinstance(body, Response):
             return body
-        deployment = self.state.get(request.path_params["deployment"])
+        # /openai/deployments/{deployment}/embeddings names it in the path; Azure's v1 API in the body
+        deployment = self.state.get(str(request.path_params.get("deployment") or body.get("model")))
         if deployment is None:
             return _error(404, "The API deployment for this resource does not exist.", "DeploymentNotFound")
         texts = body.get("input")
@@ -265,6 +267,9 @@ def create_app(state: SimulatorState) -> Starlette:
     async def azure_chat(request: Request) -> Response:
         return await sim.chat(request, request.path_params["deployment"])
 
+    async def azure_v1_chat(request: Request) -> Response:  # Azure OpenAI's v1 API: no api-version
+        return await sim.chat(request, azure_v1=True)
+
     async def sim_responses(request: Request) -> Response:
         from llmops.simulator.responses import responses
 
@@ -276,6 +281,9 @@ def create_app(state: SimulatorState) -> Starlette:
         Route("/openai/models", sim.models, methods=["GET"]),
         Route("/openai/deployments", sim.models, methods=["GET"]),
         Route("/v1/chat/completions", sim.chat, methods=["POST"]),
+        Route("/openai/v1/chat/completions", azure_v1_chat, methods=["POST"]),
+        Route("/openai/v1/embeddings", sim.embeddings, methods=["POST"]),
+        Route("/openai/v1/models", sim.models, methods=["GET"]),
         Route("/openai/responses", sim_responses, methods=["POST"]),
         Route("/openai/v1/responses", sim_responses, methods=["POST"]),
         Route("/v1/responses", sim_responses, methods=["POST"]),

@@ -73,12 +73,14 @@ async def responses(sim: Simulator, request: Request) -> Response:
     rng = random.Random(generator.seed_of(chat["messages"], "latency"))
     if parsed.stream:
         deployment.count("ok_stream")
+        deployment.count("responses_api")
         events = _events(sim, parsed, result, response_id, model, rng)
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     delay = sim.state.latency.total_s(result["usage"]["completion_tokens"], rng)
     if delay:
         await asyncio.sleep(delay)
     deployment.count("ok")
+    deployment.count("responses_api")
     completion = {"model": model, "choices": [{"message": result["message"], "finish_reason": result["finish_reason"]}],
                   "usage": result["usage"]}
     from llmops.simulator.app import _json

@@ -3,8 +3,9 @@
     backends = ModelBackends(timeout_s=60, connect_timeout_s=5)
     result = await backends.chat(deployment, params)          # the deployment's kind answers
 
-Kinds today (``BACKEND_KINDS``): ``azure`` (Azure OpenAI, ``azure_openai.py``) and ``openai`` (any
-OpenAI-compatible server, ``openai_compatible.py``); both use the official ``openai`` SDK
+Kinds today (``BACKEND_KINDS``): ``azure`` (Azure OpenAI, ``azure_openai.py``), ``azure_responses``
+(Azure OpenAI through the Responses API on the v1 endpoint, ``azure_responses.py``) and ``openai`` (any
+OpenAI-compatible server, ``openai_compatible.py``); all use the official ``openai`` SDK
 (``openai_sdk.py``). Adding a kind is one module: a class implementing ``port.Backend`` that takes the
 ``BackendOptions`` keywords, one line in ``BACKEND_KINDS``, and the new name in ``Deployment.api_style``.
 """
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from shared.backends.azure_openai import AzureOpenAIBackend
+from shared.backends.azure_responses import AzureResponsesBackend
 from shared.backends.openai_compatible import OpenAICompatibleBackend
 from shared.backends.port import Backend, BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
@@ -23,6 +25,7 @@ BackendFactory = Callable[..., Backend]  # called with timeout_s, connect_timeou
 BACKEND_KINDS: dict[str, BackendFactory] = {
     "azure": AzureOpenAIBackend,
     "openai": OpenAICompatibleBackend,
+    "azure_responses": AzureResponsesBackend,
 }
 
 

@@ -31,6 +31,7 @@ COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 CHAT_PATH = "/chat/completions"
 EMBEDDINGS_PATH = "/embeddings"  # the Azure URL builder maps it onto the deployment, like chat
 TokenProvider = Callable[[], Awaitable[str]]
+EventFeed = Callable[[Chunk], list[Chunk]]  # one streamed server event -> the chat chunks it stands for
 _ClientKey = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
 
 
@@ -125,13 +126,18 @@ class OpenAISdkBackend:
                           ) -> AsyncIterator[Chunk]:
         body = {**params, "model": deployment.deployment, "stream": True,
                 "stream_options": {**(params.get("stream_options") or {}), "include_usage": True}}
+        return await self._open_stream(deployment, CHAT_PATH, body, timeout_s)
+
+    async def _open_stream(self, deployment: Deployment, path: str, body: dict[str, Any], timeout_s: float | None,
+                           feed: EventFeed | None = None) -> AsyncIterator[Chunk]:
+        """Failures before the first event raise here; ``feed`` turns each server event into chat chunks."""
         try:
             stream = await self.client(deployment).post(
-                CHAT_PATH, body=body, cast_to=dict, stream=True, stream_cls=openai.AsyncStream[Chunk],
+                path, body=body, cast_to=dict, stream=True, stream_cls=openai.AsyncStream[Chunk],
                 options=_options(timeout_s))
         except (openai.APIError, openai.APITimeoutError) as exc:
             raise translate(deployment, exc) from exc
-        return _chunks(deployment, stream)
+        return _chunks(deployment, stream, feed)
 
     async def embed(self, deployment: Deployment, texts: list[str]) -> list[list[float]]:
         try:
@@ -152,10 +158,17 @@ class OpenAISdkBackend:
             self._credential = None
 
 
-async def _chunks(deployment: Deployment, stream: openai.AsyncStream[Chunk]) -> AsyncIterator[Chunk]:
+async def _chunks(deployment: Deployment, stream: openai.AsyncStream[Chunk], feed: EventFeed | None
+                  ) -> AsyncIterator[Chunk]:
     try:
-        async for chunk in stream:
-            yield chunk
+        async for event in stream:
+            if feed is None:
+                yield event
+            else:
+                for chunk in feed(event):
+                    yield chunk
+    except BackendError:
+        raise
     except (openai.APIError, openai.APITimeoutError) as exc:
         raise translate(deployment, exc) from exc
     except Exception as exc:  # a cut connection surfaces as a transport error

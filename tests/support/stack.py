@@ -19,7 +19,7 @@ import httpx2
 from llmops.devhost import SIMULATOR_KEY, event_runtime, gateway_app, local_deployments
 from llmops.events import LocalEventRuntime
 from llmops.serving import make_server, wait_started
-from llmops.simulator import build_simulator
+from llmops.simulator import DEFAULT_DEPLOYMENTS, build_simulator
 from shared import runtime
 from shared.config import Settings
 from shared.runtime import Platform, set_platform
@@ -68,11 +68,15 @@ class Stack:
         return rows[0] if rows else None
 
 
-def stack_settings(data_dir: Path, simulator_url: str, **overrides: Any) -> Settings:
+def stack_settings(data_dir: Path, simulator_url: str, extra_deployments: list[dict] | None = None,
+                   **overrides: Any) -> Settings:
+    """``extra_deployments`` are added to ``make run``'s list, on the simulator with its key."""
+    served = {"endpoint": simulator_url, "auth": "key", "api_key": SIMULATOR_KEY}
+    deployments = local_deployments(simulator_url) + [{**served, **extra} for extra in extra_deployments or []]
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "store": "sqlite",
-        "deployments_json": json.dumps(local_deployments(simulator_url)),
+        "deployments_json": json.dumps(deployments),
         "default_deployment": "gpt-4o-mini",
         "telemetry_local_exporter": "none",
         "backend_timeout_s": 2.0,
@@ -89,7 +93,8 @@ def stack_settings(data_dir: Path, simulator_url: str, **overrides: Any) -> Sett
 
 
 @contextmanager
-def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterator[Stack]:
+def running_stack(data_dir: Path, *, telemetry=None, extra_deployments: list[dict] | None = None,
+                  **overrides: Any) -> Iterator[Stack]:
     os.environ.setdefault("LLMOPS_TELEMETRY_LOCAL_EXPORTER", "none")
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -98,11 +103,13 @@ def running_stack(data_dir: Path, *, telemetry=None, **overrides: Any) -> Iterat
     simulator_url = f"http://127.0.0.1:{sim_port}"
 
     async def main() -> None:
-        settings = stack_settings(data_dir, simulator_url, **overrides)
+        settings = stack_settings(data_dir, simulator_url, extra_deployments, **overrides)
         platform = await Platform.create(settings, telemetry=telemetry)
         previous = runtime._platform  # a module's own stack hands the package stack its platform back
         set_platform(platform)
-        simulator = make_server(build_simulator(latency="zero", api_key=SIMULATOR_KEY, seed=7), "127.0.0.1", sim_port)
+        served = (*DEFAULT_DEPLOYMENTS, *(extra["deployment"] for extra in extra_deployments or []))
+        simulator = make_server(build_simulator(served, latency="zero", api_key=SIMULATOR_KEY, seed=7),
+                                "127.0.0.1", sim_port)
         gateway = make_server(gateway_app(), "127.0.0.1", gw_port)
         tasks = [asyncio.create_task(simulator.serve()), asyncio.create_task(gateway.serve())]
         await wait_started(simulator)
