@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 
@@ -39,20 +38,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _dev(args: argparse.Namespace) -> int:
     from llmops import devhost
+    from llmops.serving import run
 
-    asyncio.run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
+    run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from llmops import devhost
+    from llmops.serving import run
 
-    asyncio.run(devhost.serve_gateway(args.host, args.port))
+    run(devhost.serve_gateway(args.host, args.port))
     return 0
 
 
 def _simulator(args: argparse.Namespace) -> int:
-    from llmops.serving import make_server, stop_on_signals
+    from llmops.serving import make_server, run, stop_on_signals
     from llmops.simulator import build_simulator
 
     names = [n.strip() for n in args.deployments.split(",") if n.strip()]
@@ -67,5 +68,5 @@ def _simulator(args: argparse.Namespace) -> int:
               f"latency: {args.latency}); control at /control/state", flush=True)
         await server.serve()
 
-    asyncio.run(serve())
+    run(serve())
     return 0

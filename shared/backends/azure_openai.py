@@ -10,6 +10,7 @@ from typing import Any
 
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 
+from shared.backends.json_post import Target
 from shared.backends.openai_sdk import OpenAISdkBackend
 from shared.deployments import Deployment
 
@@ -21,3 +22,12 @@ class AzureOpenAIBackend(OpenAISdkBackend):
                                     api_key=deployment.api_key or "unused", **common)
         return AsyncAzureOpenAI(azure_endpoint=deployment.endpoint, api_version=deployment.api_version,
                                 azure_ad_token_provider=self.token_provider(deployment), **common)
+
+    def _target(self, deployment: Deployment, path: str) -> Target:
+        # the SDK's URL for a deployment route: {endpoint}/openai/deployments/{deployment}{path}?api-version=
+        url = (f"{deployment.endpoint.rstrip('/')}/openai/deployments/{deployment.deployment}{path}"
+               f"?api-version={deployment.api_version}")
+        headers = {"content-type": "application/json", **deployment.headers}
+        if deployment.auth == "key":
+            return Target(url, {**headers, "api-key": deployment.api_key or "unused"})
+        return Target(url, headers, token=self.token_provider(deployment))
