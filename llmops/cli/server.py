@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--rpm", type=int, default=None, help="requests per minute per deployment (default: no limit)")
     sim.add_argument("--api-key", default=None, help="require this key (default: any non-empty key)")
     sim.add_argument("--seed", type=int, default=None, help="seed for fault injection")
+    sim.add_argument("--answer-tokens", type=int, nargs=2, default=(20, 120), metavar=("MIN", "MAX"),
+                     help="length range of a generated answer in tokens, before max_tokens (default: 20 120)")
     sim.set_defaults(func=_simulator)
 
 
@@ -55,7 +57,8 @@ def _simulator(args: argparse.Namespace) -> int:
 
     names = [n.strip() for n in args.deployments.split(",") if n.strip()]
     app = build_simulator(names, latency=args.latency, tokens_per_minute=args.tpm, requests_per_minute=args.rpm,
-                          api_key=args.api_key, seed=args.seed)
+                          api_key=args.api_key, seed=args.seed,
+                          answer_tokens=tuple(args.answer_tokens))
 
     async def serve() -> None:
         server = make_server(app, args.host, args.port)

@@ -10,13 +10,15 @@ DEFAULT_DEPLOYMENTS = ("gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "text-embedd
 
 def build_simulator(deployments=DEFAULT_DEPLOYMENTS, *, latency: str = "realistic",
                     tokens_per_minute: int | None = None, requests_per_minute: int | None = None,
-                    api_key: str | None = None, seed: int | None = None):
+                    api_key: str | None = None, seed: int | None = None,
+                    answer_tokens: tuple[int, int] = (20, 120)):
     """A Starlette app simulating the given deployments; ``latency`` is ``realistic`` or ``zero``."""
     state = SimulatorState(
         {name: Limits(tokens_per_minute, requests_per_minute) for name in deployments},
         LatencyModel() if latency == "realistic" else LatencyModel.zero(),
         seed=seed,
         api_key=api_key,
+        answer_tokens=answer_tokens,
     )
     return create_app(state)
 

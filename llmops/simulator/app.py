@@ -128,7 +128,8 @@ class Simulator:
         admitted = await self._admit(deployment, body)
         if isinstance(admitted, Response):
             return admitted
-        result = generator.complete(body, hallucinate=self.state.roll(deployment.faults.hallucination_rate))
+        result = generator.complete(body, default_tokens=self.state.answer_tokens,
+                                    hallucinate=self.state.roll(deployment.faults.hallucination_rate))
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model = f"{deployment.name}-sim"
         rng = random.Random(generator.seed_of(body["messages"], "latency"))
