@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from llmops.simulator import generator, tools
+from llmops.simulator.replies import json_response as _json
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
 from shared.api import sse
 
@@ -39,10 +40,6 @@ DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged agains
 def base64_floats(vector: list[float]) -> str:
     """An embedding as the API's ``encoding_format: base64`` sends it: little-endian float32 bytes."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json")
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None,
