@@ -79,6 +79,12 @@ class RequestLogSettings(BaseModel):
     request_log_flush_interval_s: float = Field(default=0.5, gt=0)
     request_log_batch_size: int = Field(default=200, gt=0)
     request_log_ttl_days: int = Field(default=90, gt=0)
+    # The local journal (shared/request_journal.py): "interval" fsyncs every flush interval (a killed
+    # process loses nothing, a lost machine at most that interval), "always" per record, "never" leaves it
+    # to the OS. Empty folder: <data_dir>/request_journal (in Azure: the instance's local temp storage).
+    request_log_fsync: Literal["always", "interval", "never"] = "interval"
+    request_log_journal_dir: Path | None = None
+    request_log_drain_interval_s: float = Field(default=30.0, gt=0)
 
 
 class RoutingSettings(BaseModel):
@@ -337,6 +343,10 @@ class Settings(
     @property
     def resolved_sqlite_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "llmops.sqlite3"
+
+    @property
+    def request_journal_dir(self) -> Path:
+        return self.request_log_journal_dir or self.data_dir / "request_journal"
 
     @property
     def telemetry_dir(self) -> Path:
