@@ -63,6 +63,17 @@ def transport_error(deployment: Deployment, exc: BaseException) -> BackendError:
     return BackendError(deployment.alias, None, f"connection failed: {exc}", retryable=True, code="connection")
 
 
+async def _read(deployment: Deployment, response: aiohttp.ClientResponse) -> tuple[bytes, dict[str, str]]:
+    """The whole body and the headers (lower-case names) of a response; the connection goes back to the pool."""
+    try:
+        raw = await response.read()
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise transport_error(deployment, exc) from exc
+    finally:
+        response.release()
+    return raw, {k.lower(): v for k, v in response.headers.items()}
+
+
 async def _events(deployment: Deployment, response: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
     """The JSON of each ``data:`` event until ``[DONE]`` (the SDK's stream decoding, without its models)."""
     data: list[bytes] = []
@@ -133,13 +144,7 @@ class JsonPoster:
                    timeout_s: float | None) -> BackendResult:
         started = time.perf_counter()
         response = await self._send(deployment, target, body, timeout_s)
-        try:
-            raw = await response.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise transport_error(deployment, exc) from exc
-        finally:
-            response.release()
-        headers = {k.lower(): v for k, v in response.headers.items()}
+        raw, headers = await _read(deployment, response)
         if response.status >= 400:
             raise error_response(deployment, response.status, headers, raw)
         try:
@@ -154,14 +159,8 @@ class JsonPoster:
         fail over), then each event's JSON; an ``error`` event or a broken stream raises ``BackendError``."""
         response = await self._send(deployment, target, body, timeout_s)
         if response.status >= 400:
-            try:
-                raw = await response.read()
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                raise transport_error(deployment, exc) from exc
-            finally:
-                response.release()
-            raise error_response(deployment, response.status,
-                                 {k.lower(): v for k, v in response.headers.items()}, raw)
+            raw, headers = await _read(deployment, response)
+            raise error_response(deployment, response.status, headers, raw)
         return _events(deployment, response)
 
     async def close(self) -> None:
