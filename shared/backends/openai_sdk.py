@@ -4,7 +4,9 @@ Chat calls go through the SDK's generic ``client.post`` (its documented way to s
 typed method for): the gateway is a pass-through, so it forwards whatever parameters the client sent
 without the typed method's per-request transformation (~0.5 ms of CPU per call), keeps the raw headers
 (rate-limit state) and passes the backend's JSON through unchanged. Authentication, the URL shape,
-timeouts and error types are the SDK's. The SDK's own retries are off (``max_retries=0``): retries,
+timeouts and error types are the SDK's. Every chat call is first fitted to the deployment's model family
+(``shared.model_catalog.shaping``: ``max_completion_tokens`` for reasoning models, parameters the model
+would refuse left out). The SDK's own retries are off (``max_retries=0``): retries,
 backoff and failover are the router's. One client per endpoint (and credentials), created on first use
 inside the running event loop, with an aiohttp transport.
 
@@ -25,6 +27,7 @@ from openai import AsyncOpenAI
 
 from shared.backends.port import BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
+from shared.model_catalog.shaping import shape_params
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # The Azure client's URL builder turns this into /openai/deployments/{model}/chat/completions?api-version=...
@@ -100,6 +103,7 @@ class OpenAISdkBackend:
     # -- calls ----------------------------------------------------------------------------
     async def chat(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                    ) -> BackendResult:
+        params = shape_params(params, deployment.model_family)
         return await self._post_json(deployment, CHAT_PATH, {**params, "model": deployment.deployment,
                                                              "stream": False}, timeout_s)
 
@@ -124,6 +128,7 @@ class OpenAISdkBackend:
 
     async def chat_stream(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                           ) -> AsyncIterator[Chunk]:
+        params = shape_params(params, deployment.model_family)
         body = {**params, "model": deployment.deployment, "stream": True,
                 "stream_options": {**(params.get("stream_options") or {}), "include_usage": True}}
         return await self._open_stream(deployment, CHAT_PATH, body, timeout_s)

@@ -16,7 +16,7 @@ How to update the file is in ``infra/README.md`` ("Updating the model catalog").
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,11 @@ class Family(_Entry):
     rejects: frozenset[str] = frozenset()
     default_only: dict[str, float] = Field(default_factory=dict)
     min_api_version: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+    @cached_property
+    def touched(self) -> frozenset[str]:
+        """Every parameter this family renames, refuses or fixes (what shaping looks for)."""
+        return frozenset(self.renamed) | self.rejects | frozenset(self.default_only)
 
     def accepts_api_version(self, api_version: str) -> bool:
         """``v1`` takes every family; a dated version must not predate the family."""
