@@ -6,7 +6,7 @@ Nothing else happens here: the services are built lazily on the first invocation
 
 import azure.functions as func
 
-from functions import feedback, gateway, grounding, health, orchestration, retraining
+from functions import business, feedback, gateway, grounding, health, orchestration, retraining, unrouted
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(gateway.bp)
@@ -15,3 +15,5 @@ app.register_functions(feedback.bp)
 app.register_functions(retraining.bp)
 app.register_functions(grounding.bp)
 app.register_functions(orchestration.bp)
+app.register_functions(business.bp)
+unrouted.serve_routes_of(app)  # last: 404/405 for what no route above serves

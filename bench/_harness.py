@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -93,13 +95,68 @@ def issue_key(data_dir: Path, tenant: str = "bench", app: str = "load", policy: 
     return asyncio.run(main())
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server that forks workers is measured whole)."""
+    out, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by a process and its descendants (from ``/proc``)."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of one process in MiB (``VmRSS``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+_SUPPORT = REPO / "data" / "guardrails" / "benign_support_prompts.jsonl"
+
+
+@functools.cache
+def _support_prompts() -> tuple[str, ...]:
+    return tuple(json.loads(line)["text"] for line in _SUPPORT.read_text().splitlines() if line.strip())
+
+
+def distinct_prompt(index: int, size: int = 1024) -> str:
+    """A support request of about ``size`` characters, different for every ``index``: ordinary CRM and
+    mobile-app requests (``data/guardrails``) joined into one message, as a user pastes a case."""
+    pool = _support_prompts()
+    rng = random.Random(index)
+    parts = [f"Case {index}:"]
+    while sum(len(p) + 1 for p in parts) < size:
+        text = rng.choice(pool).strip()
+        parts.append(text if text[-1:] in ".?!" else text + ".")
+    return " ".join(parts)
+
+
 def save(name: str, payload: dict) -> Path:
     path = REPO / "bench" / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(), **payload}
+    payload = {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+               "load_average": [round(x, 2) for x in os.getloadavg()], **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 
 
-__all__ = ["SIMULATOR_KEY", "LoadResult", "free_port", "gateway_env", "hey", "issue_key", "process",
-           "python_command", "save"]
+__all__ = ["SIMULATOR_KEY", "LoadResult", "cpu_seconds", "distinct_prompt", "free_port", "gateway_env", "hey",
+           "issue_key", "process", "process_tree", "python_command", "rss_mb", "save"]

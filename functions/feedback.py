@@ -8,9 +8,7 @@ import azure.functions as func
 import orjson
 from azurefunctions.extensions.http.fastapi import Request, Response
 
-from functions.http import body_reader, error_response
-from shared.api.errors import ApiError
-from shared.api.schemas import decode_json_object
+from functions.http import accept_json
 from shared.queues import RETRAIN_REQUESTS
 from shared.runtime import get_platform
 
@@ -22,13 +20,7 @@ FEEDBACK_BODY_LIMIT = 64 * 1024
 @bp.route(route="v1/feedback", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def submit_feedback(req: Request) -> Response:
     platform = await get_platform()
-    try:
-        caller = await platform.auth.authenticate(req.headers)
-        body = decode_json_object(await body_reader(req)(FEEDBACK_BODY_LIMIT))
-        result = await platform.feedback.submit(caller.principal, body)
-    except ApiError as error:
-        return error_response(error)
-    return Response(orjson.dumps(result), status_code=202, media_type="application/json")
+    return await accept_json(req, platform.auth.authenticate, FEEDBACK_BODY_LIMIT, platform.feedback.submit)
 
 
 @bp.function_name("curate_feedback")

@@ -7,10 +7,16 @@ the whole body and cannot stream.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
 from azurefunctions.extensions.http.fastapi import Request, Response, StreamingResponse
 
 from shared.api import sse
 from shared.api.errors import ApiError
+from shared.api.schemas import decode_json_object
+from shared.auth import Principal
 from shared.gateway import Reply, StreamReply
 from shared.gateway.pipeline import BodyReader
 
@@ -54,3 +60,15 @@ def path_segment_after(path: str, marker: str) -> str:
     """The URL path segment that follows ``marker`` (route parameters, independent of the host)."""
     parts = [p for p in path.split("/") if p]
     return parts[parts.index(marker) + 1] if marker in parts[:-1] else ""
+
+
+async def accept_json(req: Request, authenticate: Callable[[Any], Awaitable[Any]], limit: int,
+                      submit: Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]]) -> Response:
+    """Authenticate, read a capped JSON object, hand it to the core; 202 with its answer, or the error."""
+    try:
+        caller = await authenticate(req.headers)
+        body = decode_json_object(await body_reader(req)(limit))
+        result = await submit(caller.principal, body)
+    except ApiError as error:
+        return error_response(error)
+    return Response(orjson.dumps(result), status_code=202, media_type="application/json")

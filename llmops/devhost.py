@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 
 import orjson
@@ -50,7 +51,10 @@ def http_routes(function_app) -> list[Route]:
         if trigger is None:
             continue
         methods = [m.upper() for m in trigger.get("methods") or ["GET", "POST"]]
-        routes.append(Route("/api/" + trigger["route"].lstrip("/"), function.get_user_function(), methods=methods))
+        # a Functions catch-all ``{*name}`` is Starlette's ``{name:path}``; the host tries it after every other route
+        route = re.sub(r"\{\*(\w+)\}", r"{\1:path}", trigger["route"].lstrip("/"))
+        routes.append(Route("/api/" + route, function.get_user_function(), methods=methods))
+    routes.sort(key=lambda route: ":path}" in route.path)  # catch-alls last, as the host orders them
     return routes
 
 

@@ -1,13 +1,30 @@
-"""Running ASGI apps with uvicorn from the CLI, several in one process, stopped together by Ctrl-C."""
+"""Running ASGI apps with uvicorn from the CLI, several in one process, stopped together by Ctrl-C.
+
+``run(main())`` runs the servers on uvloop where the host has it (``uvicorn[standard]``), else on
+asyncio's own loop; the HTTP parser is httptools. uvicorn's ``loop="uvloop"`` only applies when uvicorn
+owns the loop (``uvicorn.run``); servers started inside ``asyncio.run`` would get the default loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import uvicorn
+
+T = TypeVar("T")
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop when it is installed."""
+    try:
+        import uvloop
+    except ImportError:  # a host without it (e.g. Windows): the default loop
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 class QuietServer(uvicorn.Server):

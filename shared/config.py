@@ -299,7 +299,25 @@ class GuardrailSettings(BaseModel):
         return Path(__file__).resolve().parents[1] / self.guardrails_policy_dir
 
 
+class MonitoringSettings(BaseModel):
+    """Operators' views (shared/monitoring, shared/observability): drift monitors, business events,
+    local telemetry rotation and the Azure Monitor links ``llmops trace`` prints."""
+
+    # NCRONTAB for the drift-monitor timer; the Functions host reads it via %LLMOPS_MONITOR_SCHEDULE%.
+    monitor_schedule: str = "0 */15 * * * *"
+    monitor_window_s: float = Field(default=3600, gt=0)  # the window judged against the one before it
+    monitor_reference_s: float = Field(default=24 * 3600, gt=0)  # the reference window's length
+    # Local JSON-lines telemetry: a file past this size or age is rotated; this many old files are kept.
+    telemetry_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    telemetry_max_age_s: float = Field(default=24 * 3600, gt=0)
+    telemetry_backups: int = Field(default=3, ge=0)
+    # The Log Analytics workspace's resource id and the workbook's portal URL, for request links.
+    monitor_workspace_id: str | None = None
+    monitor_workbook_url: str | None = None
+
+
 class Settings(
+    MonitoringSettings,
     RuntimeSettings, StoreSettings, BackendSettings, RequestSettings, AuthSettings, RequestLogSettings,
     RoutingSettings, TelemetrySettings, PromptSettings, EmbeddingSettings, CacheSettings, FeedbackLoopSettings,
     TrainingSettings, GuardrailSettings, GroundingSettings, ConversationSettings, BaseSettings,

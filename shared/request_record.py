@@ -81,6 +81,7 @@ class RequestRecord(TypedDict, total=False):
     latency_ms: float
     overhead_ms: float  # latency minus the time spent waiting for model backends
     cost_usd: float
+    trace_id: str  # the span's trace id (32 hex): Application Insights' OperationId
     # -- the request's parameters -----------------------------------------------------------
     max_tokens: int | None
     temperature: float | None

@@ -34,6 +34,7 @@ from shared.tenants import TenantDirectory
 from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
+    from shared.business.events import BusinessEventService
     from shared.gateway.orchestration import OrchestrationSteps
     from shared.grounding.service import GroundingService
     from shared.grounding.uploads import BlobUploads
@@ -64,6 +65,15 @@ class Platform:
     _retraining: RetrainingCoordinator | None = None
     _grounding: GroundingService | None = None
     _uploads: BlobUploads | None = None
+    _business: BusinessEventService | None = None
+
+    def business_events(self) -> BusinessEventService:
+        """``POST /api/v1/events`` (shared/business): looks requests up like feedback does."""
+        if self._business is None:
+            from shared.business.events import BusinessEventService
+
+            self._business = BusinessEventService(self.store, self.feedback, self.telemetry)
+        return self._business
 
     def retraining(self) -> RetrainingCoordinator:
         """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 
@@ -32,30 +31,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--rpm", type=int, default=None, help="requests per minute per deployment (default: no limit)")
     sim.add_argument("--api-key", default=None, help="require this key (default: any non-empty key)")
     sim.add_argument("--seed", type=int, default=None, help="seed for fault injection")
+    sim.add_argument("--answer-tokens", type=int, nargs=2, default=(20, 120), metavar=("MIN", "MAX"),
+                     help="length range of a generated answer in tokens, before max_tokens (default: 20 120)")
     sim.set_defaults(func=_simulator)
 
 
 def _dev(args: argparse.Namespace) -> int:
     from llmops import devhost
+    from llmops.serving import run
 
-    asyncio.run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
+    run(devhost.run(args.host, args.port, args.simulator_port, args.data_dir.resolve(), args.latency))
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     from llmops import devhost
+    from llmops.serving import run
 
-    asyncio.run(devhost.serve_gateway(args.host, args.port))
+    run(devhost.serve_gateway(args.host, args.port))
     return 0
 
 
 def _simulator(args: argparse.Namespace) -> int:
-    from llmops.serving import make_server, stop_on_signals
+    from llmops.serving import make_server, run, stop_on_signals
     from llmops.simulator import build_simulator
 
     names = [n.strip() for n in args.deployments.split(",") if n.strip()]
     app = build_simulator(names, latency=args.latency, tokens_per_minute=args.tpm, requests_per_minute=args.rpm,
-                          api_key=args.api_key, seed=args.seed)
+                          api_key=args.api_key, seed=args.seed,
+                          answer_tokens=tuple(args.answer_tokens))
 
     async def serve() -> None:
         server = make_server(app, args.host, args.port)
@@ -64,5 +68,5 @@ def _simulator(args: argparse.Namespace) -> int:
               f"latency: {args.latency}); control at /control/state", flush=True)
         await server.serve()
 
-    asyncio.run(serve())
+    run(serve())
     return 0

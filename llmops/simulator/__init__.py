@@ -11,7 +11,8 @@ DEFAULT_DEPLOYMENTS = ("gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "gpt-5-mini"
 
 def build_simulator(deployments=DEFAULT_DEPLOYMENTS, *, latency: str = "realistic",
                     tokens_per_minute: int | None = None, requests_per_minute: int | None = None,
-                    api_key: str | None = None, seed: int | None = None, families: dict[str, str] | None = None):
+                    api_key: str | None = None, seed: int | None = None,
+                    answer_tokens: tuple[int, int] = (20, 120), families: dict[str, str] | None = None):
     """A Starlette app simulating the given deployments; ``latency`` is ``realistic`` or ``zero``;
     ``families`` names the family of deployments the model catalog does not know by name."""
     state = SimulatorState(
@@ -19,6 +20,7 @@ def build_simulator(deployments=DEFAULT_DEPLOYMENTS, *, latency: str = "realisti
         LatencyModel() if latency == "realistic" else LatencyModel.zero(),
         seed=seed,
         api_key=api_key,
+        answer_tokens=answer_tokens,
         families=families,
     )
     return create_app(state)

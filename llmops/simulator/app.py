@@ -31,6 +31,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from llmops.simulator import families, generator, tools
+from llmops.simulator.replies import json_response as _json
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
 from shared.api import sse
 from shared.model_catalog import load_catalog
@@ -41,10 +42,6 @@ DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged agains
 def base64_floats(vector: list[float]) -> str:
     """An embedding as the API's ``encoding_format: base64`` sends it: little-endian float32 bytes."""
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json")
 
 
 def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None,
@@ -135,7 +132,7 @@ class Simulator:
         if isinstance(admitted, Response):
             return admitted
         reasoning = families.reasoning_tokens(family, body, generator.seed_of(body["messages"], "reasoning"))
-        result = generator.complete(families.visible_request(body, reasoning),
+        result = generator.complete(families.visible_request(body, reasoning), default_tokens=self.state.answer_tokens,
                                     hallucinate=self.state.roll(deployment.faults.hallucination_rate))
         if reasoning:
             result["usage"] = families.add_reasoning(result["usage"], reasoning)

@@ -14,12 +14,14 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from llmops.simulator import generator, tools
+from llmops.simulator.replies import json_response as _json
+from llmops.simulator.state import DeploymentState, SimulatorState
 from shared.responses.events import ResponseEventStream, sse
 from shared.responses.translate import (
     ResponsesRequest,
@@ -29,13 +31,20 @@ from shared.responses.translate import (
     parse_responses_request,
 )
 
-if TYPE_CHECKING:
-    from llmops.simulator.app import Simulator
+
+class Simulator(Protocol):
+    """What this route uses of the simulator (``app.Simulator``, which passes itself in)."""
+
+    state: SimulatorState
+
+    def _check_auth(self, request: Request) -> Response | None: ...
+
+    async def _body(self, request: Request) -> dict[str, Any] | Response: ...
+
+    async def _admit(self, deployment: DeploymentState, body: dict[str, Any]) -> Response | dict[str, str]: ...
 
 
 def _error(status: int, message: str, code: str, param: str | None = None) -> Response:
-    from llmops.simulator.app import _json
-
     return _json({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}},
                  status)
 
@@ -83,8 +92,6 @@ async def responses(sim: Simulator, request: Request) -> Response:
     deployment.count("responses_api")
     completion = {"model": model, "choices": [{"message": result["message"], "finish_reason": result["finish_reason"]}],
                   "usage": result["usage"]}
-    from llmops.simulator.app import _json
-
     return _json(from_chat_completion(completion, parsed, response_id), headers=headers)
 
 

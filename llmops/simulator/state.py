@@ -134,11 +134,13 @@ class LatencyModel:
 
 class SimulatorState:
     def __init__(self, deployments: dict[str, Limits], latency: LatencyModel, *, seed: int | None = None,
-                 api_key: str | None = None, families: dict[str, str] | None = None) -> None:
+                 api_key: str | None = None, answer_tokens: tuple[int, int] = (20, 120),
+                 families: dict[str, str] | None = None) -> None:
         self.families = dict(families or {})  # deployment -> family, beside what the model catalog says
         self.deployments = {name: DeploymentState(name, limits, self._family(name))
                             for name, limits in deployments.items()}
         self.latency = latency
+        self.answer_tokens = answer_tokens  # the range of a generated answer's length (before max_tokens)
         self.api_key = api_key
         self.rng = random.Random(seed)
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 
-from shared.backends.openai_sdk import OpenAISdkBackend, TokenProvider
+from shared.backends.json_post import Target, TokenProvider
+from shared.backends.openai_sdk import OpenAISdkBackend
 from shared.deployments import Deployment
 
 V1 = "v1"
@@ -34,3 +35,14 @@ class AzureOpenAIBackend(OpenAISdkBackend):
     def _new_client(self, deployment: Deployment, common: dict[str, Any]) -> AsyncOpenAI:
         credential = (deployment.api_key or "unused") if deployment.auth == "key" else self.token_provider(deployment)
         return azure_client(deployment.endpoint, deployment.api_version, credential, **common)
+
+    def _target(self, deployment: Deployment, path: str) -> Target:
+        if deployment.api_version == V1:  # {endpoint}/openai/v1{path}, the deployment as the body's model
+            return self._bearer_target(deployment, f"{deployment.endpoint.rstrip('/')}/openai/v1", path)
+        # the SDK's URL for a deployment route: {endpoint}/openai/deployments/{deployment}{path}?api-version=
+        url = (f"{deployment.endpoint.rstrip('/')}/openai/deployments/{deployment.deployment}{path}"
+               f"?api-version={deployment.api_version}")
+        headers = {"content-type": "application/json", **deployment.headers}
+        if deployment.auth == "key":
+            return Target(url, {**headers, "api-key": deployment.api_key or "unused"})
+        return Target(url, headers, token=self.token_provider(deployment))

@@ -15,6 +15,7 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
+from shared.backends.json_post import Target
 from shared.backends.openai_sdk import EventFeed, OpenAISdkBackend
 from shared.backends.port import BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
@@ -34,6 +35,9 @@ class AzureResponsesBackend(OpenAISdkBackend):
     def _new_client(self, deployment: Deployment, common: dict[str, Any]) -> AsyncOpenAI:
         credential = (deployment.api_key or "unused") if deployment.auth == "key" else self.token_provider(deployment)
         return AsyncOpenAI(base_url=f"{deployment.endpoint}/openai/v1/", api_key=credential, **common)
+
+    def _target(self, deployment: Deployment, path: str) -> Target:
+        return self._bearer_target(deployment, f"{deployment.endpoint}/openai/v1", path)
 
     def _body(self, deployment: Deployment, params: dict[str, Any], stream: bool) -> dict[str, Any]:
         try:

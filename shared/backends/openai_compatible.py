@@ -10,6 +10,7 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
+from shared.backends.json_post import Target
 from shared.backends.openai_sdk import OpenAISdkBackend
 from shared.deployments import Deployment
 
@@ -19,3 +20,6 @@ class OpenAICompatibleBackend(OpenAISdkBackend):
         if deployment.auth == "key":
             return AsyncOpenAI(base_url=deployment.endpoint, api_key=deployment.api_key or "unused", **common)
         return AsyncOpenAI(base_url=deployment.endpoint, api_key=self.token_provider(deployment), **common)
+
+    def _target(self, deployment: Deployment, path: str) -> Target:
+        return self._bearer_target(deployment, deployment.endpoint, path)

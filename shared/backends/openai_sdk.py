@@ -1,30 +1,30 @@
-"""What the two OpenAI-SDK backend kinds share: pass-through calls through the official ``openai`` SDK.
+"""What the two OpenAI-SDK backend kinds share: pass-through calls to OpenAI-shaped model servers.
 
-Chat calls go through the SDK's generic ``client.post`` (its documented way to send requests it has no
-typed method for): the gateway is a pass-through, so it forwards whatever parameters the client sent
-without the typed method's per-request transformation (~0.5 ms of CPU per call), keeps the raw headers
-(rate-limit state) and passes the backend's JSON through unchanged. Authentication, the URL shape,
-timeouts and error types are the SDK's. Every chat call is first fitted to the deployment's model family
-(``shared.model_catalog.shaping``: ``max_completion_tokens`` for reasoning models, parameters the model
-would refuse left out). The SDK's own retries are off (``max_retries=0``): retries,
-backoff and failover are the router's. One client per endpoint (and credentials), created on first use
-inside the running event loop, with an aiohttp transport.
+The JSON calls (chat completions, embeddings) are one aiohttp POST each (``json_post``): the gateway
+is a pass-through, so it forwards whatever parameters the client sent and passes the backend's JSON
+back unchanged, keeping the raw headers (rate-limit state); the SDK's request machinery would cost
+~0.5 ms of CPU per call for nothing. Streams, typed embeddings and the health probe go through the
+official ``openai`` SDK's generic ``client.post`` and typed methods, with an aiohttp transport. Both
+paths send the same URL, credentials and body and raise the same ``BackendError`` for a failure. No
+retries here (the SDK's are off, ``max_retries=0``): retries, backoff and failover are the router's.
+One SDK client per endpoint (and credentials), created on first use inside the running event loop.
+Every chat call is first fitted to the deployment's model family (``shared.model_catalog.shaping``:
+``max_completion_tokens`` for reasoning models, parameters the model would refuse left out).
 
-A subclass says how to build the client for a deployment (``_new_client``): ``azure_openai`` (Azure
-OpenAI's URL shape and Entra ID tokens) and ``openai_compatible`` (any OpenAI-compatible server).
+A subclass says how to reach a deployment: ``_new_client`` (the SDK client) and ``_target`` (the URL,
+headers and token provider of a JSON call): ``azure_openai`` (Azure OpenAI's URL shape and Entra ID
+tokens) and ``openai_compatible`` (any OpenAI-compatible server).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx2
 import openai
-import orjson
 from openai import AsyncOpenAI
 
+from shared.backends.json_post import JsonPoster, Target, TokenProvider, status_error
 from shared.backends.port import BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
 from shared.model_catalog.shaping import shape_params
@@ -33,18 +33,12 @@ COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # The Azure client's URL builder turns this into /openai/deployments/{model}/chat/completions?api-version=...
 CHAT_PATH = "/chat/completions"
 EMBEDDINGS_PATH = "/embeddings"  # the Azure URL builder maps it onto the deployment, like chat
-TokenProvider = Callable[[], Awaitable[str]]
 EventFeed = Callable[[Chunk], list[Chunk]]  # one streamed server event -> the chat chunks it stands for
 _ClientKey = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
 
 
 def _options(timeout_s: float | None) -> openai.RequestOptions:
     return {"timeout": timeout_s} if timeout_s is not None else {}
-
-
-def _error_code(body: Any) -> str | None:
-    error = body.get("error", body) if isinstance(body, dict) else None
-    return str(error["code"]) if isinstance(error, dict) and error.get("code") else None
 
 
 def translate(deployment: Deployment, exc: Exception) -> BackendError:
@@ -54,14 +48,8 @@ def translate(deployment: Deployment, exc: Exception) -> BackendError:
     if isinstance(exc, openai.APIConnectionError):
         return BackendError(deployment.alias, None, f"connection failed: {exc}", retryable=True, code="connection")
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
         headers = {k.lower(): v for k, v in exc.response.headers.items()}
-        code = _error_code(exc.body)
-        retryable = status in (408, 409, 429) or status >= 500
-        error = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else None
-        message = str(error["message"]) if isinstance(error, dict) and error.get("message") else exc.message
-        return BackendError(deployment.alias, status, message, retryable=retryable, headers=headers, code=code,
-                            body=exc.body)
+        return status_error(deployment, exc.status_code, headers, exc.body, exc.message)
     raise exc
 
 
@@ -73,11 +61,25 @@ class OpenAISdkBackend:
         self._timeout = openai.Timeout(timeout_s, connect=connect_timeout_s)
         self._mi_client_id = managed_identity_client_id
         self._clients: dict[_ClientKey, AsyncOpenAI] = {}
+        self._targets: dict[tuple[_ClientKey, str, str], Target] = {}
+        self._poster = JsonPoster(timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
         self._credential: Any = None
 
     # -- clients --------------------------------------------------------------------------
     def _new_client(self, deployment: Deployment, common: dict[str, Any]) -> AsyncOpenAI:
         raise NotImplementedError
+
+    def _target(self, deployment: Deployment, path: str) -> Target:
+        """Where a JSON call to ``path`` goes and with which credentials (the SDK client's URL and auth)."""
+        raise NotImplementedError
+
+    def _bearer_target(self, deployment: Deployment, base_url: str, path: str) -> Target:
+        """``AsyncOpenAI(base_url=..., api_key=key or token provider)``: ``Authorization: Bearer``."""
+        url = f"{base_url.rstrip('/')}{path}"
+        headers = {"content-type": "application/json", **deployment.headers}
+        if deployment.auth == "key":
+            return Target(url, {**headers, "authorization": f"Bearer {deployment.api_key or 'unused'}"})
+        return Target(url, headers, token=self.token_provider(deployment))
 
     def token_provider(self, deployment: Deployment) -> TokenProvider:
         """Entra ID bearer tokens for the deployment's scope (the Function App's managed identity)."""
@@ -89,9 +91,13 @@ class OpenAISdkBackend:
             self._credential, deployment.token_scope or COGNITIVE_SERVICES_SCOPE)
         return provider
 
+    @staticmethod
+    def _key(deployment: Deployment) -> _ClientKey:
+        return (deployment.endpoint, deployment.api_version, deployment.auth, deployment.token_scope,
+                tuple(sorted(deployment.headers.items())))
+
     def client(self, deployment: Deployment) -> AsyncOpenAI:
-        key: _ClientKey = (deployment.endpoint, deployment.api_version, deployment.auth, deployment.token_scope,
-                           tuple(sorted(deployment.headers.items())))
+        key = self._key(deployment)
         client = self._clients.get(key)
         if client is None:
             common: dict[str, Any] = {"max_retries": 0, "timeout": self._timeout,
@@ -114,17 +120,11 @@ class OpenAISdkBackend:
 
     async def _post_json(self, deployment: Deployment, path: str, body: dict[str, Any], timeout_s: float | None
                          ) -> BackendResult:
-        started = time.perf_counter()
-        try:
-            response = await self.client(deployment).post(path, body=body, cast_to=httpx2.Response,
-                                                           options=_options(timeout_s))
-            parsed = orjson.loads(response.content)
-        except (openai.APIError, openai.APITimeoutError) as exc:
-            raise translate(deployment, exc) from exc
-        except orjson.JSONDecodeError as exc:
-            raise BackendError(deployment.alias, 200, f"invalid JSON from the model: {exc}", retryable=True) from exc
-        return BackendResult(parsed, {k.lower(): v for k, v in response.headers.items()},
-                             time.perf_counter() - started)
+        key = (self._key(deployment), deployment.deployment, path)
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = self._target(deployment, path)
+        return await self._poster.post(deployment, target, body, timeout_s)
 
     async def chat_stream(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                           ) -> AsyncIterator[Chunk]:
@@ -155,6 +155,8 @@ class OpenAISdkBackend:
         await self.client(deployment).models.list()
 
     async def close(self) -> None:
+        await self._poster.close()
+        self._targets.clear()
         for client in self._clients.values():
             await client.close()
         self._clients.clear()

@@ -116,10 +116,13 @@ class Recorder:
     def finish(self, ctx: RequestContext[Any], status: int) -> None:
         """Complete the record; hand it to the request log, the limits and telemetry (no I/O here)."""
         record = complete_record(ctx, status)
+        span = self.telemetry.start_chat_span(record.get("requested_model") or "unknown", ctx.received_wall_ns)
+        trace_id = span.get_span_context().trace_id
+        if trace_id:  # 0: no tracer configured
+            record["trace_id"] = format(trace_id, "032x")
         self.request_log.record(record)
         if ctx.reservation is not None and self.limiter is not None:
             usage = record.get("usage")
             tokens = usage["prompt_tokens"] + usage["completion_tokens"] if usage else 0
             self.limiter.settle(ctx.reservation, tokens=tokens, cost_usd=record.get("cost_usd", 0.0))
-        span = self.telemetry.start_chat_span(record.get("requested_model") or "unknown", ctx.received_wall_ns)
         self.telemetry.record_request(span, record)

@@ -70,6 +70,9 @@ LLMOPS_GUARDRAIL_STAGE = "llmops.guardrail.stage"  # input | output
 LLMOPS_LIMIT_KIND = "llmops.limit.kind"  # rpm | tpm | budget
 LLMOPS_FEEDBACK_RATING = "llmops.feedback.rating"
 LLMOPS_RETRAINING_STATUS = "llmops.retraining.status"
+LLMOPS_BUSINESS_EVENT = "llmops.business.event"  # task_completed | escalated_to_human | conversion | ...
+LLMOPS_MONITOR = "llmops.monitor"  # a drift monitor's name (shared/monitoring/definitions.py)
+LLMOPS_MONITOR_STATUS = "llmops.monitor.status"  # ok | alarm | no_data
 
 # --- metrics ------------------------------------------------------------------------------
 # GenAI client metrics (histograms)
@@ -87,6 +90,9 @@ METRIC_GUARDRAIL_VERDICTS = "llmops.guardrail.verdicts"  # counter: check, actio
 METRIC_RATE_LIMITED = "llmops.ratelimit.rejections"  # counter: llmops.limit.kind
 METRIC_FEEDBACK_SCORE = "llmops.feedback.score"  # histogram 0..1, per deployment
 METRIC_RETRAINING_RUNS = "llmops.retraining.runs"  # counter: llmops.retraining.status
+METRIC_BUSINESS_EVENTS = "llmops.business.events"  # counter: llmops.business.event, deployment
+METRIC_MONITOR_VALUE = "llmops.monitor.value"  # histogram: a monitor's statistic per run (monitor, status)
+METRIC_MONITOR_ALARMS = "llmops.monitor.alarms"  # counter: monitor runs that alarmed (llmops.monitor)
 
 ALL_METRICS: tuple[str, ...] = (
     METRIC_TOKEN_USAGE,
@@ -101,4 +107,7 @@ ALL_METRICS: tuple[str, ...] = (
     METRIC_RATE_LIMITED,
     METRIC_FEEDBACK_SCORE,
     METRIC_RETRAINING_RUNS,
+    METRIC_BUSINESS_EVENTS,
+    METRIC_MONITOR_VALUE,
+    METRIC_MONITOR_ALARMS,
 )

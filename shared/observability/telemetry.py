@@ -33,6 +33,7 @@ _HISTOGRAM_UNITS = {
     n.METRIC_REQUEST_DURATION: "s",
     n.METRIC_OVERHEAD: "s",
     n.METRIC_FEEDBACK_SCORE: "1",
+    n.METRIC_MONITOR_VALUE: "1",
 }
 _COUNTER_UNITS = {
     n.METRIC_REQUESTS: "{request}",
@@ -41,6 +42,8 @@ _COUNTER_UNITS = {
     n.METRIC_GUARDRAIL_VERDICTS: "{verdict}",
     n.METRIC_RATE_LIMITED: "{request}",
     n.METRIC_RETRAINING_RUNS: "{run}",
+    n.METRIC_BUSINESS_EVENTS: "{event}",
+    n.METRIC_MONITOR_ALARMS: "{alarm}",
 }
 
 

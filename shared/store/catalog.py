@@ -91,6 +91,11 @@ CONTAINERS: dict[str, ContainerSpec] = {
             "dataset_id",
             description="one record per retraining run: snapshot, status, metrics, gate decision, model",
         ),
+        # --- operators (issue 15): business events and drift-monitor results ---
+        ContainerSpec("business_events", "tenant_id",
+                      description="what came of answers, reported by apps: task_completed, conversion, ..."),
+        ContainerSpec("monitor_results", "monitor", default_ttl_s=90 * DAY,
+                      description="one result per drift-monitor run and app: value, reference, what moved"),
     )
 }
 

@@ -207,3 +207,19 @@ def test_odd_bodies_never_cause_a_500(stack: Stack, body: bytes) -> None:
     response = post(stack, body)
     assert response.status_code in (200, 400, 404, 413, 422), response.text
     assert_logged(stack, response, response.status_code)
+
+
+@pytest.mark.parametrize(("method", "path", "status", "allow"), [
+    ("GET", "/api/v1/nothing-here", 404, None),
+    ("POST", "/api/v2/chat/completions", 404, None),
+    ("GET", "/api/v1/chat/completions", 405, "POST"),
+    ("PUT", "/api/v1/conversations/conv_1", 405, "DELETE, GET"),
+    ("POST", "/api/health", 405, "GET"),
+])
+def test_unknown_routes_and_methods_answer_in_the_openai_shape(stack: Stack, method: str, path: str, status: int,
+                                                               allow: str | None) -> None:
+    response = httpx2.request(method, stack.gateway_url + path, headers={"authorization": f"Bearer {stack.key}"},
+                              timeout=30)
+    error = assert_error(response, status, code="unknown_url" if status == 404 else "method_not_allowed")
+    assert path in error["message"]
+    assert response.headers.get("allow") == allow

@@ -15,6 +15,7 @@ EXPECTED_HTTP = {
     "list_models": ("v1/models", ["GET"]),
     "health": ("health", ["GET"]),
     "submit_feedback": ("v1/feedback", ["POST"]),
+    "unrouted": ("{*path}", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
 }
 RETRAIN_OUTPUT = {"direction": "OUT", "type": "queue", "name": "retrain", "queueName": "retrain-requests",
                   "connection": "AzureWebJobsStorage"}
@@ -85,3 +86,12 @@ def test_importing_function_app_pulls_in_nothing_heavy() -> None:
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_catch_all_reads_the_same_routes_the_host_indexed() -> None:
+    from functions.unrouted import http_bindings
+
+    indexed = sorted((trigger["route"], trigger["methods"]) for trigger in (
+        next(b for b in f["bindings"] if b["type"] == "httpTrigger") for f in functions().values()
+        if any(b["type"] == "httpTrigger" for b in f["bindings"])) if trigger["route"] != "{*path}")
+    assert sorted(http_bindings(function_app.app)) == indexed and len(indexed) >= 10

@@ -97,3 +97,18 @@ def test_reasoning_tokens_grow_with_effort_and_stay_within_the_cap():
     usage = families.add_reasoning({"prompt_tokens": 5, "completion_tokens": 10, "total_tokens": 15}, 30)
     assert usage["completion_tokens"] == 40 and usage["total_tokens"] == 45
     assert usage["completion_tokens_details"]["reasoning_tokens"] == 30
+
+
+def test_the_v1_api_is_called_without_an_api_version_beside_dated_versions():
+    from shared.backends.azure_openai import AzureOpenAIBackend
+
+    backend = AzureOpenAIBackend(timeout_s=5, connect_timeout_s=1)
+    common = {"endpoint": "https://oai.openai.azure.com/", "deployment": "small", "auth": "key", "api_key": "k"}
+    v1 = backend._target(Deployment(alias="a", model="gpt-5-mini", api_version="v1", **common), "/chat/completions")
+    assert v1.url == "https://oai.openai.azure.com/openai/v1/chat/completions"
+    dated = backend._target(Deployment(alias="b", model="gpt-5-mini", api_version="2025-04-01-preview", **common),
+                            "/chat/completions")
+    assert dated.url == ("https://oai.openai.azure.com/openai/deployments/small/chat/completions"
+                         "?api-version=2025-04-01-preview")
+    client = backend._new_client(Deployment(alias="c", model="gpt-5-mini", api_version="v1", **common), {})
+    assert str(client.base_url) == "https://oai.openai.azure.com/openai/v1/"

@@ -1,0 +1,1 @@
+"""Business signals apps report about their users' outcomes (``POST /api/v1/events``)."""
