@@ -161,7 +161,7 @@ class Platform:
                           guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
                           cache=build_gateway_cache(settings, store),
                           orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
-        health = HealthService(store, deployments, backends)
+        health = HealthService(store, deployments, backends, gateway.failover.breakers)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
         curation = CurationService(store, tenants, LazyRedactor())
