@@ -21,6 +21,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig
+from infra.monitor_alerts import monitor_alert_rules
 from infra.naming import Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -171,7 +172,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             placement,
             workspace_id=monitoring.workspace.id,
             action_group_id=monitoring.action_group.id,
-            rules=alert_rules(cfg.alerts, cfg.budget),
+            rules=alert_rules(cfg.alerts, cfg.budget) + monitor_alert_rules(cfg.alerts),
             severity=cfg.alerts.severity,
         ),
     )

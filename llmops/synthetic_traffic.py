@@ -119,8 +119,7 @@ def _record(m: TrafficModel, rng: np.random.Generator, ts: float, request_id: st
                   "total_tokens": prompt_tokens + completion_tokens},
         "route": {"mode": "auto", "tier": "small", "reason": "simple", "plan": ["gpt-4o-mini"]},
         "attempts": [{"deployment": "gpt-4o-mini", "latency_ms": round(backend, 3), "status": status}],
-        "guardrails": [{"check": "pii", "stage": "input", "score": round(float(rng.random() * 0.3), 4),
-                        "threshold": 0.5, "action": "pass"}],
+        "guardrails": [_pii_verdict(rng)],
         "finish_reasons": ["stop"] if status == 200 else [],
         "topic": topic,
     }
@@ -132,6 +131,13 @@ def _record(m: TrafficModel, rng: np.random.Generator, ts: float, request_id: st
         record["_prompt_vector"] = topic_vector(topic, rng)
         record["_answer_vector"] = topic_vector("refusal" if refused else topic, rng)
     return record
+
+
+def _pii_verdict(rng: np.random.Generator, redacted_share: float = 0.05) -> dict[str, Any]:
+    redacted = rng.random() < redacted_share
+    score = 0.9 if redacted else round(float(rng.random() * 0.3), 4)
+    return {"check": "pii", "stage": "input", "score": score, "threshold": 0.5,
+            "action": "redact" if redacted else "pass"}
 
 
 def _iso(epoch: float) -> str:

@@ -1,0 +1,92 @@
+"""The dashboard's data and web app: ``load_payload`` reads the local stores (request log, feedback,
+business events, training runs, monitor results) and the telemetry directory; ``dashboard_app`` serves
+the live page, its ``data.json``, Chart.js and one page per request (its story); ``write_report``
+writes the self-contained file ``llmops report`` shares."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from llmops.dashboard.page import CHART_JS, render_page, render_story_page
+from llmops.dashboard.series import Sources, figures
+from shared.config import Settings
+from shared.observability.story import azure_links, request_story
+from shared.store import DocumentStore, Filter
+
+MAX_REQUESTS = 20_000
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+async def load_sources(store: DocumentStore, since_s: float, now: float | None = None) -> Sources:
+    until = time.time() if now is None else now
+    since = until - since_s
+    recent = [Filter("ts", ">=", since)]
+    requests = await store.query("request_log", recent, order_by="ts", descending=True, limit=MAX_REQUESTS)
+    return Sources(since, until, requests=requests,
+                   feedback=await store.query("feedback", [Filter("created_at", ">=", _iso(since))]),
+                   events=await store.query("business_events", recent),
+                   monitors=await store.query("monitor_results", recent),
+                   training_runs=await store.query("training_runs", [Filter("submitted_at", ">=", since)]))
+
+
+def telemetry_files(directory: Path) -> list[dict[str, Any]]:
+    if not directory.is_dir():
+        return []
+    return [{"file": p.name, "bytes": p.stat().st_size} for p in sorted(directory.iterdir()) if p.is_file()]
+
+
+def _range(seconds: float) -> str:
+    return f"last {seconds / 3600:g} h" if seconds >= 3600 else f"last {seconds / 60:g} min"
+
+
+async def load_payload(store: DocumentStore, settings: Settings, since_s: float) -> dict[str, Any]:
+    sources = await load_sources(store, since_s)
+    return {"generated_at": time.strftime("%H:%M:%S"), "range": _range(since_s), "figures": figures(sources),
+            "telemetry": telemetry_files(settings.telemetry_dir)}
+
+
+def dashboard_app(store: DocumentStore, settings: Settings, *, since_s: float = 6 * 3600,
+                  refresh_ms: int = 5000) -> Starlette:
+    """The live dashboard over an open store (the caller opens and closes it)."""
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(render_page(await load_payload(store, settings, since_s), live=True,
+                                        refresh_ms=refresh_ms))
+
+    async def data(request: Request) -> Response:
+        return JSONResponse(await load_payload(store, settings, since_s), headers={"cache-control": "no-store"})
+
+    async def chart_js(request: Request) -> Response:
+        return FileResponse(CHART_JS, media_type="text/javascript")
+
+    async def story(request: Request) -> Response:
+        request_id = request.path_params["request_id"]
+        rows = await store.query("request_log", [Filter("id", "=", request_id)], limit=1)
+        if not rows:
+            return HTMLResponse(f"<p>No request {request_id!r} in the request log.</p>", status_code=404)
+        record = rows[0]
+        links = azure_links(record["id"], record.get("trace_id"), workspace_resource_id=settings.monitor_workspace_id,
+                            workbook_url=settings.monitor_workbook_url)
+        return HTMLResponse(render_story_page(request_id, request_story(record), links))
+
+    return Starlette(routes=[Route("/", page), Route("/data.json", data), Route("/static/chart.umd.min.js", chart_js),
+                             Route("/requests/{request_id}", story)])
+
+
+async def write_report(store: DocumentStore, settings: Settings, output: Path, since_s: float) -> int:
+    """One self-contained HTML file; returns how many panels hold data."""
+    payload = await load_payload(store, settings, since_s)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_page(payload, live=False), encoding="utf-8")
+    return sum(1 for f in payload["figures"] if f["data"].get("rows") or any(
+        v is not None for d in f["data"].get("datasets", []) for v in d["data"]))
