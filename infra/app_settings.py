@@ -105,6 +105,7 @@ def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_
                 "deployment": d.deployment_name,
                 "api_version": api_version,
                 "model": d.model,
+                "family": d.family,
                 "tier": d.tier,
                 "input_per_1m": d.pricing.input_per_1m,
                 "cached_input_per_1m": d.pricing.cached_input_per_1m,

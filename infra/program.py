@@ -20,7 +20,7 @@ from infra.components.ml import ML, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
-from infra.config import ConfigError, StackConfig
+from infra.config import ConfigError, StackConfig, retirement_warnings
 from infra.monitor_alerts import monitor_alert_rules
 from infra.naming import Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
@@ -40,6 +40,8 @@ def platform_tags(cfg: StackConfig, stack: str) -> dict[str, str]:
 def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) -> dict[str, Any]:
     """Declare every resource of the platform; return the stack outputs (name -> value)."""
     names = Names(cfg.name_prefix, stack).validate()
+    for warning in retirement_warnings(cfg):
+        pulumi.log.warn(warning)
     tags = platform_tags(cfg, stack)
     client = authorization.get_client_config_output()
 
@@ -70,6 +72,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             always_ready_http=cfg.function_app.always_ready_http,
             maximum_instances=cfg.function_app.maximum_instances,
             instance_memory_mb=cfg.function_app.instance_memory_mb,
+            http_per_instance_concurrency=cfg.function_app.http_concurrency(),
             app_settings=lambda storage_account_name: build_app_settings(
                 AppSettingsInputs(
                     storage_account_name=storage_account_name,
