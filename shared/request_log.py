@@ -37,12 +37,14 @@ class RequestLog:
         flush_interval_s: float = 0.5,
         batch_size: int = 200,
         max_buffer: int = 50_000,
+        ttl_s: int | None = None,
     ) -> None:
         self._store = store
         self._spill_path = Path(spill_path)
         self._interval = flush_interval_s
         self._batch_size = batch_size
         self._max_buffer = max_buffer
+        self._ttl_s = ttl_s  # retention: Cosmos DB's per-item TTL (SQLite honours it on read)
         self._buffer: list[RequestRecord] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -54,6 +56,8 @@ class RequestLog:
     # -- hot path -------------------------------------------------------------------------
     def record(self, record: RequestRecord) -> None:
         """Queue a record (must carry ``id`` and ``tenant_id``). Never blocks, never raises."""
+        if self._ttl_s is not None:
+            record.setdefault("ttl", self._ttl_s)
         self._buffer.append(record)
         if len(self._buffer) >= self._batch_size:
             self._wake.set()

@@ -139,7 +139,8 @@ class Platform:
                                  managed_identity_client_id=settings.azure_client_id)
         request_log = RequestLog(store, spill_path=settings.data_dir / "request_log.spill.jsonl",
                                  flush_interval_s=settings.request_log_flush_interval_s,
-                                 batch_size=settings.request_log_batch_size)
+                                 batch_size=settings.request_log_batch_size,
+                                 ttl_s=settings.request_log_ttl_days * 86400)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
         limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -23,6 +24,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.config import Settings
 from shared.observability import names as n
+from shared.observability.rotation import RotatingFile
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class Telemetry:
         self.histograms = {name: meter.create_histogram(name, unit=unit) for name, unit in _HISTOGRAM_UNITS.items()}
         self.counters = {name: meter.create_counter(name, unit=unit) for name, unit in _COUNTER_UNITS.items()}
         self._providers = (tracer_provider, meter_provider)
+        self.files: list[RotatingFile] = []  # the local exporters' files, closed after the providers
 
     def histogram(self, name: str, value: float, attributes: Mapping[str, Any]) -> None:
         self.histograms[name].record(value, attributes)
@@ -161,11 +164,14 @@ class Telemetry:
                     provider.shutdown()
                 except Exception:  # exporters may already be closed at interpreter exit
                     log.debug("telemetry provider shutdown failed", exc_info=True)
+        for file in self.files:
+            file.close()
 
 
-def _file(path: Any) -> TextIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "a", encoding="utf-8", buffering=1)
+def _file(path: Path, settings: Settings) -> Any:
+    """A local telemetry file that rotates by size and age (shared/observability/rotation.py)."""
+    return RotatingFile(path, max_bytes=settings.telemetry_max_bytes, max_age_s=settings.telemetry_max_age_s,
+                        backups=settings.telemetry_backups)
 
 
 def setup_telemetry(settings: Settings) -> Telemetry:
@@ -184,8 +190,8 @@ def setup_telemetry(settings: Settings) -> Telemetry:
     if mode == "none":
         meter_provider = MeterProvider(resource=resource)
     else:
-        span_out = _file(settings.telemetry_dir / "spans.jsonl") if mode == "file" else None
-        metric_out = _file(settings.telemetry_dir / "metrics.jsonl") if mode == "file" else None
+        span_out = _file(settings.telemetry_dir / "spans.jsonl", settings) if mode == "file" else None
+        metric_out = _file(settings.telemetry_dir / "metrics.jsonl", settings) if mode == "file" else None
         span_exporter = (ConsoleSpanExporter(out=span_out, formatter=lambda s: s.to_json(indent=None) + "\n")
                          if span_out else ConsoleSpanExporter())
         tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
@@ -193,4 +199,6 @@ def setup_telemetry(settings: Settings) -> Telemetry:
                            if metric_out else ConsoleMetricExporter())
         meter_provider = MeterProvider(resource=resource, metric_readers=[
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=15_000)])
-    return Telemetry(tracer_provider, meter_provider, capture_content=settings.telemetry_capture_content)
+    telemetry = Telemetry(tracer_provider, meter_provider, capture_content=settings.telemetry_capture_content)
+    telemetry.files = [f for f in (span_out, metric_out) if f is not None] if mode != "none" else []
+    return telemetry
