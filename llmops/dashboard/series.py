@@ -112,6 +112,12 @@ def time_to_first_token(src: Sources) -> Chart:
     return {"labels": mean["labels"], "datasets": mean["datasets"] + peak["datasets"]}
 
 
+def tokens_per_second(src: Sources) -> Chart:
+    rows = [r for r in _chat(src) if float(r.get("latency_ms") or 0) > 0 and r.get("usage")]
+    return timeseries(src, rows, lambda _: "tokens_per_second",
+                      lambda r: 1000.0 * _usage(r, "completion_tokens") / float(r["latency_ms"]), _mean)
+
+
 def latency_by_deployment(src: Sources) -> Chart:
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in _chat(src):
@@ -172,6 +178,11 @@ def cache_hit_rate(src: Sources) -> Chart:
     rows = [r for r in src.requests if r.get("cache") and r["cache"] not in ("off", "bypass", "not-cacheable")]
     return timeseries(src, rows, lambda _: "hit_rate_percent",
                       lambda r: 100.0 if str(r["cache"]).startswith("hit") else 0.0, _mean)
+
+
+def cache_precision(src: Sources) -> Chart:
+    rows = [f for f in src.feedback if str(f.get("cache") or "").startswith("hit") and f.get("score") is not None]
+    return timeseries(src, rows, lambda f: str(f["cache"]), lambda f: float(f["score"]), _mean, ts_of=_doc_ts)
 
 
 def guardrail_violations(src: Sources) -> Chart:
@@ -242,7 +253,8 @@ def _monitor(key: str) -> Callable[[Sources], Chart]:
 
 SERIES: dict[str, Callable[[Sources], Chart]] = {
     "requests-by-status": requests_by_status, "latency-p50-p95": latency, "gateway-overhead": overhead,
-    "time-to-first-token": time_to_first_token, "latency-by-deployment": latency_by_deployment,
+    "time-to-first-token": time_to_first_token, "tokens-per-second": tokens_per_second,
+    "latency-by-deployment": latency_by_deployment, "cache-precision": cache_precision,
     "errors-and-429s": errors_and_429s, "routing-split": routing_split, "tokens-by-deployment": tokens_by_deployment,
     "output-length": output_length, "cache-hit-rate": cache_hit_rate,
     "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,

@@ -103,6 +103,7 @@ class FeedbackService:
             "request_id": feedback.request_id,
             "request_app_id": request.get("app_id"),
             "deployment": request.get("deployment"),
+            "cache": request.get("cache"),  # feedback on cached answers measures the cache's precision
             "user": user,
             "rating": feedback.rating,
             "score": score,
@@ -116,7 +117,8 @@ class FeedbackService:
         stored, changed = await self._write(doc)
         if changed and self._telemetry is not None:
             self._telemetry.histogram(n.METRIC_FEEDBACK_SCORE, score,
-                                      {n.LLMOPS_DEPLOYMENT: doc.get("deployment") or ""})
+                                      {n.LLMOPS_DEPLOYMENT: doc.get("deployment") or "",
+                                       n.LLMOPS_CACHE_STATUS: doc.get("cache") or "miss"})
         return {"id": stored["id"], "object": "feedback", "request_id": feedback.request_id,
                 "status": "accepted", "version": stored["version"], "duplicate": not changed}
 

@@ -70,6 +70,9 @@ CORE_PANELS: tuple[Panel, ...] = (
         _metric(n.METRIC_TIME_TO_FIRST_CHUNK),
         f"| summarize mean_ms = 1000.0 * sum(Sum) / sum(ItemCount), max_ms = 1000.0 * max(Max) by {_GRAIN}",
         "| render timechart")),
+    Panel("tokens-per-second", "Output tokens per second (per answer, mean)", "infrastructure", "timechart", _lines(
+        _CHAT, f"| extend tps = 1000.0 * toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)}) / DurationMs",
+        "| where DurationMs > 0", f"| summarize tokens_per_second = avg(tps) by {_GRAIN}", "| render timechart")),
     Panel("latency-by-deployment", "Latency by deployment (ms)", "infrastructure", "table", _lines(
         _CHAT, f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
         "| summarize requests = count(), p50 = percentile(DurationMs, 50), p95 = percentile(DurationMs, 95), "
@@ -106,6 +109,10 @@ CORE_PANELS: tuple[Panel, ...] = (
         f'| summarize hits = sumif(Sum, status startswith "hit"), lookups = sum(Sum) by {_GRAIN}',
         "| extend hit_rate_percent = iff(lookups == 0, 0.0, 100.0 * hits / lookups)",
         "| project TimeGenerated, hit_rate_percent", "| render timechart")),
+    Panel("cache-precision", "Cache precision (feedback score on cached answers)", "model", "timechart", _lines(
+        _metric(n.METRIC_FEEDBACK_SCORE), f'| where {_s(n.LLMOPS_CACHE_STATUS)} startswith "hit"',
+        f"| summarize score = sum(Sum) / sum(ItemCount) by cache = {_s(n.LLMOPS_CACHE_STATUS)}, {_GRAIN}",
+        "| render timechart")),
     Panel("guardrail-violations-by-check", "Guardrail interventions by check", "model", "barchart", _lines(
         _metric(n.METRIC_GUARDRAIL_VERDICTS),
         f"| extend check = {_s(n.LLMOPS_GUARDRAIL_CHECK)}, action = {_s(n.LLMOPS_GUARDRAIL_ACTION)}, "

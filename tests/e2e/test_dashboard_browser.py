@@ -40,7 +40,7 @@ def traffic(stack: Stack) -> Stack:
     assert httpx2.post(f"{stack.gateway_url}/api/v1/feedback", json={"request_id": ids[1], "rating": "up"},
                        headers=headers).status_code == 202
     now = time.time()
-    records, feedback = generate(now - 6 * 3600, now - 1, model=TrafficModel(requests_per_hour=80),
+    records, feedback = generate(now - 6 * 3600, now - 1, model=TrafficModel(requests_per_hour=120),
                                  shifts=(Shift(now - 3600, {"refusal_rate": 0.3}),), seed=21,
                                  tenant_id="replay-co", app_id="web")
 
