@@ -200,7 +200,8 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     set_platform(platform)
     from llmops.dashboard.app import dashboard_app  # the operators' page beside the API (llmops dashboard)
 
-    app.mount("/dashboard", dashboard_app(platform.store, platform.settings))
+    app.mount("/dashboard", dashboard_app(platform.store, platform.settings,
+                                          breakers=platform.gateway.failover.breakers.states))
     events = event_runtime(platform)
     platform.event_sink = events.publish_event
     try:

@@ -161,6 +161,7 @@ class Platform:
                           guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
                           cache=build_gateway_cache(settings, store),
                           orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
+        telemetry.observe_breakers(gateway.failover.breakers.states)
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))

@@ -5,7 +5,9 @@ writes the self-contained file ``llmops report`` shares."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from starlette.routing import Route
 from llmops.dashboard.page import CHART_JS, render_page, render_story_page
 from llmops.dashboard.series import Sources, figures
 from shared.config import Settings
+from shared.observability.names import LLMOPS_DEPLOYMENT, METRIC_BREAKER_STATE
 from shared.observability.story import azure_links, request_story
 from shared.store import DocumentStore, Filter
 
@@ -39,6 +42,32 @@ async def load_sources(store: DocumentStore, since_s: float, now: float | None =
                    training_runs=await store.query("training_runs", [Filter("submitted_at", ">=", since)]))
 
 
+def breakers_from_telemetry(directory: Path, tail_bytes: int = 256 * 1024) -> dict[str, str]:
+    """The last circuit-breaker states the local metrics file holds (another process's, e.g. ``llmops dev``)."""
+    path = directory / "metrics.jsonl"
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - tail_bytes))
+        lines = handle.read().splitlines()
+    names = {0: "closed", 1: "half_open", 2: "open"}
+    states: dict[str, str] = {}
+    for line in lines:
+        try:
+            export = json.loads(line)
+        except ValueError:  # the first line of the tail may be cut
+            continue
+        for resource in export.get("resource_metrics", ()):
+            for scope in resource.get("scope_metrics", ()):
+                for metric in scope.get("metrics", ()):
+                    if metric.get("name") == METRIC_BREAKER_STATE:
+                        for point in metric.get("data", {}).get("data_points", ()):
+                            alias = point.get("attributes", {}).get(LLMOPS_DEPLOYMENT)
+                            if alias:
+                                states[alias] = names.get(int(point.get("value", 0)), "closed")
+    return states
+
+
 def telemetry_files(directory: Path) -> list[dict[str, Any]]:
     if not directory.is_dir():
         return []
@@ -49,22 +78,29 @@ def _range(seconds: float) -> str:
     return f"last {seconds / 3600:g} h" if seconds >= 3600 else f"last {seconds / 60:g} min"
 
 
-async def load_payload(store: DocumentStore, settings: Settings, since_s: float) -> dict[str, Any]:
+Breakers = Callable[[], Mapping[str, str]]
+
+
+async def load_payload(store: DocumentStore, settings: Settings, since_s: float,
+                       breakers: Breakers | None = None) -> dict[str, Any]:
     sources = await load_sources(store, since_s)
+    sources.breakers = dict(breakers() if breakers else breakers_from_telemetry(settings.telemetry_dir))
     return {"generated_at": time.strftime("%H:%M:%S"), "range": _range(since_s), "figures": figures(sources),
             "telemetry": telemetry_files(settings.telemetry_dir)}
 
 
 def dashboard_app(store: DocumentStore, settings: Settings, *, since_s: float = 6 * 3600,
-                  refresh_ms: int = 5000) -> Starlette:
-    """The live dashboard over an open store (the caller opens and closes it)."""
+                  refresh_ms: int = 5000, breakers: Breakers | None = None) -> Starlette:
+    """The live dashboard over an open store (the caller opens and closes it); ``breakers``: the gateway's
+    own breaker states when it runs in this process, else they are read from the local metrics file."""
 
     async def page(request: Request) -> Response:
-        return HTMLResponse(render_page(await load_payload(store, settings, since_s), live=True,
+        return HTMLResponse(render_page(await load_payload(store, settings, since_s, breakers), live=True,
                                         refresh_ms=refresh_ms))
 
     async def data(request: Request) -> Response:
-        return JSONResponse(await load_payload(store, settings, since_s), headers={"cache-control": "no-store"})
+        payload = await load_payload(store, settings, since_s, breakers)
+        return JSONResponse(payload, headers={"cache-control": "no-store"})
 
     async def chart_js(request: Request) -> Response:
         return FileResponse(CHART_JS, media_type="text/javascript")

@@ -36,6 +36,7 @@ class Sources:
     events: list[Row] = field(default_factory=list)
     monitors: list[Row] = field(default_factory=list)
     training_runs: list[Row] = field(default_factory=list)
+    breakers: dict[str, str] = field(default_factory=dict)  # this host's circuit breakers, by deployment
 
     @property
     def bucket_s(self) -> int:
@@ -138,6 +139,12 @@ def errors_and_429s(src: Sources) -> Chart:
         return f"{code} {row.get('outcome')}" if code >= 400 or row.get("outcome") not in (None, "ok") else None
 
     return timeseries(src, src.requests, series)
+
+
+def breaker_state(src: Sources) -> Chart:
+    levels = {"closed": 0, "half_open": 1, "open": 2}
+    return _table(["deployment", "instance", "state", "at"],
+                  [[alias, "local", levels.get(state, 0), state] for alias, state in sorted(src.breakers.items())])
 
 
 def _pie(counts: Mapping[str, float], label: str) -> Chart:
@@ -255,7 +262,8 @@ SERIES: dict[str, Callable[[Sources], Chart]] = {
     "requests-by-status": requests_by_status, "latency-p50-p95": latency, "gateway-overhead": overhead,
     "time-to-first-token": time_to_first_token, "tokens-per-second": tokens_per_second,
     "latency-by-deployment": latency_by_deployment, "cache-precision": cache_precision,
-    "errors-and-429s": errors_and_429s, "routing-split": routing_split, "tokens-by-deployment": tokens_by_deployment,
+    "errors-and-429s": errors_and_429s, "breaker-state": breaker_state, "routing-split": routing_split,
+    "tokens-by-deployment": tokens_by_deployment,
     "output-length": output_length, "cache-hit-rate": cache_hit_rate,
     "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,
     "feedback-score": feedback_score, "business-events": business_events,

@@ -90,6 +90,7 @@ METRIC_GUARDRAIL_VERDICTS = "llmops.guardrail.verdicts"  # counter: check, actio
 METRIC_RATE_LIMITED = "llmops.ratelimit.rejections"  # counter: llmops.limit.kind
 METRIC_FEEDBACK_SCORE = "llmops.feedback.score"  # histogram 0..1, per deployment and cache status
 METRIC_RETRAINING_RUNS = "llmops.retraining.runs"  # counter: llmops.retraining.status
+METRIC_BREAKER_STATE = "llmops.routing.breaker.state"  # gauge per deployment: 0 closed, 1 half open, 2 open
 METRIC_BUSINESS_EVENTS = "llmops.business.events"  # counter: llmops.business.event, deployment
 METRIC_MONITOR_VALUE = "llmops.monitor.value"  # histogram: a monitor's statistic per run (monitor, status)
 METRIC_MONITOR_ALARMS = "llmops.monitor.alarms"  # counter: monitor runs that alarmed (llmops.monitor)
@@ -107,6 +108,7 @@ ALL_METRICS: tuple[str, ...] = (
     METRIC_RATE_LIMITED,
     METRIC_FEEDBACK_SCORE,
     METRIC_RETRAINING_RUNS,
+    METRIC_BREAKER_STATE,
     METRIC_BUSINESS_EVENTS,
     METRIC_MONITOR_VALUE,
     METRIC_MONITOR_ALARMS,

@@ -89,6 +89,10 @@ CORE_PANELS: tuple[Panel, ...] = (
         f'    | where Name == "{n.METRIC_RATE_LIMITED}"',
         f'    | summarize count_ = sum(Sum) by series = strcat("429 limit: ", {_s(n.LLMOPS_LIMIT_KIND)}), {_GRAIN};',
         "union gateway, limits", "| render timechart")),
+    Panel("breaker-state", "Circuit breakers per deployment (0 closed, 1 half open, 2 open)", "infrastructure",
+          "table", _lines(_metric(n.METRIC_BREAKER_STATE), f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
+                          "| summarize arg_max(TimeGenerated, Max) by deployment, instance = AppRoleInstance",
+                          "| project deployment, instance, state = Max, at = TimeGenerated")),
     Panel("routing-split", "Routing split (requests by tier and deployment)", "infrastructure", "piechart", _lines(
         _metric(n.METRIC_REQUESTS),
         f'| extend route = strcat({_s(n.LLMOPS_TIER)}, " / ", {_s(n.LLMOPS_DEPLOYMENT)})',

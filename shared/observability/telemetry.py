@@ -10,11 +10,12 @@ recorded only when ``LLMOPS_TELEMETRY_CAPTURE_CONTENT`` is on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -56,11 +57,22 @@ class Telemetry:
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, tracer_provider=tracer_provider,
                                        schema_url=f"https://opentelemetry.io/schemas/{n.GENAI_SEMCONV_VERSION}")
         meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
+        self._meter = meter
         self.capture_content = capture_content
         self.histograms = {name: meter.create_histogram(name, unit=unit) for name, unit in _HISTOGRAM_UNITS.items()}
         self.counters = {name: meter.create_counter(name, unit=unit) for name, unit in _COUNTER_UNITS.items()}
         self._providers = (tracer_provider, meter_provider)
         self.files: list[RotatingFile] = []  # the local exporters' files, closed after the providers
+
+    def observe_breakers(self, states: Callable[[], Mapping[str, str]]) -> None:
+        """Report each deployment's circuit-breaker state (this instance's) whenever metrics are collected."""
+        levels = {"closed": 0, "half_open": 1, "open": 2}
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(levels.get(state, 0), {n.LLMOPS_DEPLOYMENT: alias})
+                    for alias, state in states().items()]
+
+        self._meter.create_observable_gauge(n.METRIC_BREAKER_STATE, callbacks=[observe], unit="1")
 
     def histogram(self, name: str, value: float, attributes: Mapping[str, Any]) -> None:
         self.histograms[name].record(value, attributes)

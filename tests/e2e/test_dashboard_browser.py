@@ -16,8 +16,9 @@ from llmops.cli import main
 from llmops.dashboard.app import dashboard_app
 from llmops.serving import make_server, wait_started
 from llmops.synthetic_traffic import Shift, TrafficModel, generate
-from shared.config import reset_settings_cache
+from shared.config import Settings, reset_settings_cache
 from shared.observability.panels import PANELS
+from shared.observability.telemetry import setup_telemetry
 from tests.support.browser import ARTIFACTS, rendered_dom, screenshot
 from tests.support.services import free_port
 from tests.support.stack import Stack
@@ -61,7 +62,8 @@ def traffic(stack: Stack) -> Stack:
 @pytest.fixture(scope="module")
 def dashboard_url(traffic: Stack):
     port = free_port()
-    server = make_server(dashboard_app(traffic.platform.store, traffic.platform.settings, refresh_ms=2000),
+    server = make_server(dashboard_app(traffic.platform.store, traffic.platform.settings, refresh_ms=2000,
+                                       breakers=traffic.platform.gateway.failover.breakers.states),
                          "127.0.0.1", port)
 
     async def start() -> None:
@@ -78,7 +80,9 @@ def drawn_panels(dom: str) -> dict[str, int]:
     return {key: int(points) for key, points in PANEL.findall(dom)}
 
 
-def test_every_panel_draws_local_data_in_the_browser(dashboard_url: str, tmp_path) -> None:
+def test_every_panel_draws_local_data_in_the_browser(dashboard_url: str, traffic: Stack, tmp_path) -> None:
+    client = openai.OpenAI(base_url=f"{traffic.gateway_url}/api/v1", api_key=traffic.key, max_retries=0)
+    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])  # a breaker
     dom = rendered_dom(dashboard_url, tmp_path / "profile")
     drawn = drawn_panels(dom)
     assert set(drawn) == {p.key for p in PANELS}
@@ -100,6 +104,12 @@ def test_the_live_data_and_a_request_page(dashboard_url: str, traffic: Stack) ->
 
 
 def test_the_report_is_one_self_contained_file(traffic: Stack, tmp_path, monkeypatch, capsys) -> None:
+    # the report runs apart from the gateway: breaker states come from the gateway's local metrics file
+    client = openai.OpenAI(base_url=f"{traffic.gateway_url}/api/v1", api_key=traffic.key, max_retries=0)
+    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    exporter = setup_telemetry(Settings(data_dir=traffic.data_dir, telemetry_local_exporter="file"))
+    exporter.observe_breakers(traffic.platform.gateway.failover.breakers.states)
+    exporter.shutdown()
     monkeypatch.setenv("LLMOPS_DATA_DIR", str(traffic.data_dir))
     monkeypatch.setenv("LLMOPS_STORE", "sqlite")
     reset_settings_cache()

@@ -87,3 +87,18 @@ async def test_request_log_records_carry_the_retention_ttl(tmp_path) -> None:
     assert await store.get("request_log", "expires", "contoso") is None  # past its retention
     assert Settings().request_log_ttl_days == 90
     await store.close()
+
+
+def test_breaker_states_go_to_the_metrics_file_and_back_to_the_dashboard(tmp_path) -> None:
+    from llmops.dashboard.app import breakers_from_telemetry
+    from shared.routing.breaker import BreakerBoard
+
+    board = BreakerBoard(threshold=1, open_s=60)
+    board.get("gpt-4o-mini").success()
+    board.get("gpt-4o").failure()
+    settings = Settings(data_dir=tmp_path, telemetry_local_exporter="file")
+    telemetry = setup_telemetry(settings)
+    telemetry.observe_breakers(board.states)
+    telemetry.shutdown()  # collects and exports the gauges once more
+    assert breakers_from_telemetry(settings.telemetry_dir) == {"gpt-4o-mini": "closed", "gpt-4o": "open"}
+    assert breakers_from_telemetry(tmp_path / "nowhere") == {}
