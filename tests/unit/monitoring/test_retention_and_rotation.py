@@ -74,10 +74,10 @@ def test_the_local_exporters_write_through_rotating_files(tmp_path) -> None:
 
 async def test_request_log_records_carry_the_retention_ttl(tmp_path) -> None:
     store = SqliteDocumentStore(tmp_path / "s.sqlite3")
-    log = RequestLog(store, spill_path=tmp_path / "spill.jsonl", flush_interval_s=0.02, ttl_s=90 * 86400)
+    log = RequestLog(store, journal_dir=tmp_path / "journal", flush_interval_s=0.02, ttl_s=90 * 86400)
     await log.start()
     log.record({"id": "kept", "tenant_id": "contoso", "status": 200})
-    short = RequestLog(store, spill_path=tmp_path / "spill2.jsonl", flush_interval_s=0.02, ttl_s=1)
+    short = RequestLog(store, journal_dir=tmp_path / "journal2", flush_interval_s=0.02, ttl_s=1)
     short.record({"id": "expires", "tenant_id": "contoso", "status": 200})
     await log.close()
     await short.close()
