@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,20 @@ def breakers_from_telemetry(directory: Path, tail_bytes: int = 256 * 1024) -> di
     return states
 
 
+def poison_entries(data_dir: Path, since: float) -> list[dict[str, Any]]:
+    """Messages the local event runtime moved to ``<data_dir>/queues/<queue>-poison.jsonl``."""
+    entries = []
+    for path in sorted((data_dir / "queues").glob("*-poison.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                at = datetime.fromisoformat(json.loads(line)["at"]).timestamp()
+            except (ValueError, KeyError, TypeError):
+                continue
+            if at >= since:
+                entries.append({"queue": path.name.removesuffix(".jsonl"), "ts": at})
+    return entries
+
+
 def telemetry_files(directory: Path) -> list[dict[str, Any]]:
     if not directory.is_dir():
         return []
@@ -84,6 +99,7 @@ Breakers = Callable[[], Mapping[str, str]]
 async def load_payload(store: DocumentStore, settings: Settings, since_s: float,
                        breakers: Breakers | None = None) -> dict[str, Any]:
     sources = await load_sources(store, since_s)
+    sources.poison = poison_entries(settings.data_dir, sources.since)
     sources.breakers = dict(breakers() if breakers else breakers_from_telemetry(settings.telemetry_dir))
     return {"generated_at": time.strftime("%H:%M:%S"), "range": _range(since_s), "figures": figures(sources),
             "telemetry": telemetry_files(settings.telemetry_dir)}

@@ -37,6 +37,7 @@ class Sources:
     monitors: list[Row] = field(default_factory=list)
     training_runs: list[Row] = field(default_factory=list)
     breakers: dict[str, str] = field(default_factory=dict)  # this host's circuit breakers, by deployment
+    poison: list[Row] = field(default_factory=list)  # poison-queue entries of the local event runtime
 
     @property
     def bucket_s(self) -> int:
@@ -139,6 +140,10 @@ def errors_and_429s(src: Sources) -> Chart:
         return f"{code} {row.get('outcome')}" if code >= 400 or row.get("outcome") not in (None, "ok") else None
 
     return timeseries(src, src.requests, series)
+
+
+def poison_messages(src: Sources) -> Chart:
+    return timeseries(src, src.poison, lambda p: str(p["queue"]), ts_of=lambda p: float(p["ts"]))
 
 
 def breaker_state(src: Sources) -> Chart:
@@ -262,7 +267,8 @@ SERIES: dict[str, Callable[[Sources], Chart]] = {
     "requests-by-status": requests_by_status, "latency-p50-p95": latency, "gateway-overhead": overhead,
     "time-to-first-token": time_to_first_token, "tokens-per-second": tokens_per_second,
     "latency-by-deployment": latency_by_deployment, "cache-precision": cache_precision,
-    "errors-and-429s": errors_and_429s, "breaker-state": breaker_state, "routing-split": routing_split,
+    "errors-and-429s": errors_and_429s, "breaker-state": breaker_state, "poison-messages": poison_messages,
+    "routing-split": routing_split,
     "tokens-by-deployment": tokens_by_deployment,
     "output-length": output_length, "cache-hit-rate": cache_hit_rate,
     "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,

@@ -89,6 +89,10 @@ CORE_PANELS: tuple[Panel, ...] = (
         f'    | where Name == "{n.METRIC_RATE_LIMITED}"',
         f'    | summarize count_ = sum(Sum) by series = strcat("429 limit: ", {_s(n.LLMOPS_LIMIT_KIND)}), {_GRAIN};',
         "union gateway, limits", "| render timechart")),
+    Panel("poison-messages", "Queue messages moved to poison queues", "infrastructure", "timechart", _lines(
+        "AppTraces", "| where TimeGenerated {TimeRange}", '| where Message has "MaxDequeueCount"',
+        "| extend queue = extract(\"queue '([^']+)'\", 1, Message)",
+        f"| summarize messages = count() by queue, {_GRAIN}", "| render timechart")),
     Panel("breaker-state", "Circuit breakers per deployment (0 closed, 1 half open, 2 open)", "infrastructure",
           "table", _lines(_metric(n.METRIC_BREAKER_STATE), f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
                           "| summarize arg_max(TimeGenerated, Max) by deployment, instance = AppRoleInstance",

@@ -55,6 +55,8 @@ def traffic(stack: Stack) -> Stack:
 
     stack.flush_log()
     stack.call(seed())
+    stack.events.enqueue("retrain-requests", "not a retrain request")  # retried, then poisoned
+    stack.call(stack.events.idle(), timeout=60)
     stack.call(stack.events.fire_timer("drift_monitors"), timeout=120)
     return stack
 
