@@ -199,6 +199,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             "logAnalyticsWorkspace": monitoring.workspace.name,
             "appInsights": monitoring.app_insights.name,
             "workbookUrl": observability.workbook_url,
+            # for `llmops trace` links: LLMOPS_MONITOR_WORKSPACE_ID and LLMOPS_MONITOR_WORKBOOK_URL
+            "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "deployCommand": pulumi.Output.all(group.name, app.function_app.name).apply(
                 lambda args: deploy_command(args[0], args[1], str(package_path))
             ),

@@ -6,6 +6,8 @@ writes the self-contained file ``llmops report`` shares."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -83,6 +85,27 @@ def poison_entries(data_dir: Path, since: float) -> list[dict[str, Any]]:
     return entries
 
 
+def host_gpus(now: float) -> list[dict[str, Any]]:
+    """Utilisation and memory of this host's NVIDIA GPUs (``nvidia-smi``); none without a GPU."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        done = subprocess.run([smi, "--query-gpu=index,utilization.gpu,memory.used,memory.total",
+                               "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=5,
+                              check=True)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in done.stdout.splitlines():
+        try:
+            index, util, used, total = (float(v) for v in line.split(","))
+        except ValueError:
+            continue
+        gpus.append({"ts": now, "gpu": int(index), "util": util, "memory": 100.0 * used / total if total else 0.0})
+    return gpus
+
+
 def telemetry_files(directory: Path) -> list[dict[str, Any]]:
     if not directory.is_dir():
         return []
@@ -100,6 +123,7 @@ async def load_payload(store: DocumentStore, settings: Settings, since_s: float,
                        breakers: Breakers | None = None) -> dict[str, Any]:
     sources = await load_sources(store, since_s)
     sources.poison = poison_entries(settings.data_dir, sources.since)
+    sources.gpus = host_gpus(sources.until)
     sources.breakers = dict(breakers() if breakers else breakers_from_telemetry(settings.telemetry_dir))
     return {"generated_at": time.strftime("%H:%M:%S"), "range": _range(since_s), "figures": figures(sources),
             "telemetry": telemetry_files(settings.telemetry_dir)}

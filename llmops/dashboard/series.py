@@ -38,6 +38,7 @@ class Sources:
     training_runs: list[Row] = field(default_factory=list)
     breakers: dict[str, str] = field(default_factory=dict)  # this host's circuit breakers, by deployment
     poison: list[Row] = field(default_factory=list)  # poison-queue entries of the local event runtime
+    gpus: list[Row] = field(default_factory=list)  # this host's GPUs now (nvidia-smi): ts, gpu, util, memory
 
     @property
     def bucket_s(self) -> int:
@@ -144,6 +145,13 @@ def errors_and_429s(src: Sources) -> Chart:
 
 def poison_messages(src: Sources) -> Chart:
     return timeseries(src, src.poison, lambda p: str(p["queue"]), ts_of=lambda p: float(p["ts"]))
+
+
+def serving_gpu(src: Sources) -> Chart:
+    util = timeseries(src, src.gpus, lambda g: f"GpuUtilizationPercentage {g['gpu']}", lambda g: g["util"], max)
+    memory = timeseries(src, src.gpus, lambda g: f"GpuMemoryUtilizationPercentage {g['gpu']}",
+                        lambda g: g["memory"], max)
+    return {"labels": util["labels"], "datasets": util["datasets"] + memory["datasets"]}
 
 
 def breaker_state(src: Sources) -> Chart:
@@ -268,7 +276,7 @@ SERIES: dict[str, Callable[[Sources], Chart]] = {
     "time-to-first-token": time_to_first_token, "tokens-per-second": tokens_per_second,
     "latency-by-deployment": latency_by_deployment, "cache-precision": cache_precision,
     "errors-and-429s": errors_and_429s, "breaker-state": breaker_state, "poison-messages": poison_messages,
-    "routing-split": routing_split,
+    "serving-gpu": serving_gpu,    "routing-split": routing_split,
     "tokens-by-deployment": tokens_by_deployment,
     "output-length": output_length, "cache-hit-rate": cache_hit_rate,
     "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,

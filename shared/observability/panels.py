@@ -97,6 +97,13 @@ CORE_PANELS: tuple[Panel, ...] = (
           "table", _lines(_metric(n.METRIC_BREAKER_STATE), f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
                           "| summarize arg_max(TimeGenerated, Max) by deployment, instance = AppRoleInstance",
                           "| project deployment, instance, state = Max, at = TimeGenerated")),
+    # self-hosted serving: the fine-tuned model's Azure ML online deployment, its platform metrics exported
+    # to the workspace (AzureMetrics) by its diagnostic setting; locally: this host's GPUs, if any
+    Panel("serving-gpu", "Self-hosted serving: GPU utilisation and memory (%)", "infrastructure", "timechart",
+          _lines("AzureMetrics", "| where TimeGenerated {TimeRange}",
+                 '| where ResourceProvider == "MICROSOFT.MACHINELEARNINGSERVICES"',
+                 '| where MetricName in ("GpuUtilizationPercentage", "GpuMemoryUtilizationPercentage")',
+                 f"| summarize percent = avg(Average) by MetricName, {_GRAIN}", "| render timechart")),
     Panel("routing-split", "Routing split (requests by tier and deployment)", "infrastructure", "piechart", _lines(
         _metric(n.METRIC_REQUESTS),
         f'| extend route = strcat({_s(n.LLMOPS_TIER)}, " / ", {_s(n.LLMOPS_DEPLOYMENT)})',

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import time
 
 import httpx2
@@ -89,7 +90,9 @@ def test_every_panel_draws_local_data_in_the_browser(dashboard_url: str, traffic
     drawn = drawn_panels(dom)
     assert set(drawn) == {p.key for p in PANELS}
     empty = sorted(key for key, points in drawn.items() if points == 0)
-    assert not empty, f"panels without data: {empty}"
+    # the serving GPUs are Azure ML's in Azure; locally the host's, and this host may have none
+    no_gpu = [] if shutil.which("nvidia-smi") else ["serving-gpu"]
+    assert empty == no_gpu, f"panels without data: {empty}"
     assert dom.count("<canvas") == sum(1 for p in PANELS if p.chart != "table")
     shot = screenshot(dashboard_url, ARTIFACTS / "dashboard.png", tmp_path / "profile2")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -120,8 +123,10 @@ def test_the_report_is_one_self_contained_file(traffic: Stack, tmp_path, monkeyp
         assert main(["report", "--output", str(output), "--since", "12h"]) == 0
     finally:
         reset_settings_cache()
-    assert f"{len(PANELS)} panels with data" in capsys.readouterr().out
+    with_data = len(PANELS) - (0 if shutil.which("nvidia-smi") else 1)
+    assert f"{with_data} panels with data" in capsys.readouterr().out
     text = output.read_text()
     assert "<script src=" not in text and "fetch(" in text and "const LIVE = false" in text
     drawn = drawn_panels(rendered_dom(output.as_uri(), tmp_path / "profile"))
-    assert set(drawn) == {p.key for p in PANELS} and all(drawn.values())
+    no_gpu = set() if shutil.which("nvidia-smi") else {"serving-gpu"}
+    assert set(drawn) == {p.key for p in PANELS} and {k for k, v in drawn.items() if not v} == no_gpu

@@ -102,3 +102,16 @@ def test_breaker_states_go_to_the_metrics_file_and_back_to_the_dashboard(tmp_pat
     telemetry.shutdown()  # collects and exports the gauges once more
     assert breakers_from_telemetry(settings.telemetry_dir) == {"gpt-4o-mini": "closed", "gpt-4o": "open"}
     assert breakers_from_telemetry(tmp_path / "nowhere") == {}
+
+
+def test_host_gpus_are_read_from_nvidia_smi(tmp_path, monkeypatch) -> None:
+    from llmops.dashboard.app import host_gpus
+
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text("#!/bin/sh\necho '0, 37, 40960, 143771'\necho '1, 0, 0, 143771'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    gpus = host_gpus(5.0)
+    assert [(g["gpu"], g["util"], round(g["memory"], 1)) for g in gpus] == [(0, 37.0, 28.5), (1, 0.0, 0.0)]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert host_gpus(5.0) == []
