@@ -5,6 +5,7 @@ writes the self-contained file ``llmops report`` shares."""
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from llmops.cli.trace import find_story
 from llmops.dashboard.page import CHART_JS, render_page, render_story_page
 from llmops.dashboard.series import Sources, figures
 from shared.config import Settings
@@ -147,13 +149,14 @@ def dashboard_app(store: DocumentStore, settings: Settings, *, since_s: float = 
 
     async def story(request: Request) -> Response:
         request_id = request.path_params["request_id"]
-        rows = await store.query("request_log", [Filter("id", "=", request_id)], limit=1)
-        if not rows:
-            return HTMLResponse(f"<p>No request {request_id!r} in the request log.</p>", status_code=404)
-        record = rows[0]
+        found = await find_story(store, request_id)
+        if found is None:
+            return HTMLResponse(f"<p>No request {html.escape(request_id)!r} in the request log.</p>", status_code=404)
+        record, feedback, events = found
         links = azure_links(record["id"], record.get("trace_id"), workspace_resource_id=settings.monitor_workspace_id,
                             workbook_url=settings.monitor_workbook_url)
-        return HTMLResponse(render_story_page(request_id, request_story(record), links))
+        return HTMLResponse(render_story_page(request_id, request_story(record, feedback=feedback, events=events),
+                                              links))
 
     return Starlette(routes=[Route("/", page), Route("/data.json", data), Route("/static/chart.umd.min.js", chart_js),
                              Route("/requests/{request_id}", story)])
