@@ -250,6 +250,15 @@ def task_completion(src: Sources) -> Chart:
                   sorted(rows, key=lambda r: -r[2]))
 
 
+def satisfaction(src: Sources) -> Chart:
+    scores: dict[str, list[float]] = defaultdict(list)
+    for doc in src.feedback:
+        if doc.get("score") is not None:
+            scores[str(doc.get("request_app_id") or doc.get("app_id") or "-")].append(float(doc["score"]))
+    rows = [[app, len(s), _mean(s), sum(1 for v in s if v < 0.5)] for app, s in scores.items()]
+    return _table(["app", "feedback", "satisfaction", "unhappy"], sorted(rows, key=lambda r: -r[1]))
+
+
 def retraining_runs(src: Sources) -> Chart:
     return timeseries(src, src.training_runs, lambda r: str(r.get("status") or "unknown"),
                       ts_of=lambda r: float(r.get("submitted_at") or r.get("_ts") or 0))
@@ -281,7 +290,8 @@ SERIES: dict[str, Callable[[Sources], Chart]] = {
     "output-length": output_length, "cache-hit-rate": cache_hit_rate,
     "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,
     "feedback-score": feedback_score, "business-events": business_events,
-    "task-completion-by-app": task_completion, "retraining-runs": retraining_runs, "request-story": request_story,
+    "task-completion-by-app": task_completion, "satisfaction-by-app": satisfaction,
+    "retraining-runs": retraining_runs, "request-story": request_story,
     **{monitor_panel_key(m.key): _monitor(m.key) for m in MONITORS},
 }
 assert set(SERIES) == {p.key for p in PANELS}, "every panel has a local figure, and only panels do"

@@ -69,6 +69,7 @@ LLMOPS_GUARDRAIL_ACTION = "llmops.guardrail.action"
 LLMOPS_GUARDRAIL_STAGE = "llmops.guardrail.stage"  # input | output
 LLMOPS_LIMIT_KIND = "llmops.limit.kind"  # rpm | tpm | budget
 LLMOPS_FEEDBACK_RATING = "llmops.feedback.rating"
+LLMOPS_FEEDBACK_VALUE = "llmops.feedback.value"  # the rating on a 0..1 scale, on feedback log records
 LLMOPS_RETRAINING_STATUS = "llmops.retraining.status"
 LLMOPS_BUSINESS_EVENT = "llmops.business.event"  # task_completed | escalated_to_human | conversion | ...
 LLMOPS_MONITOR = "llmops.monitor"  # a drift monitor's name (shared/monitoring/definitions.py)

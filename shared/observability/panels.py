@@ -153,6 +153,11 @@ CORE_PANELS: tuple[Panel, ...] = (
                  '("task_completed", "conversion", "resolved")) by app',
                  "| extend cost_per_completed_task = iff(completed == 0, 0.0, completed_cost / completed)",
                  "| order by completed desc")),
+    Panel("satisfaction-by-app", "Satisfaction per app (feedback)", "business", "table", _lines(
+        "AppTraces", "| where TimeGenerated {TimeRange}", '| where Message == "feedback"',
+        f"| extend app = {_s(n.LLMOPS_APP)}, score = todouble({_p(n.LLMOPS_FEEDBACK_VALUE)})",
+        "| summarize feedback = count(), satisfaction = avg(score), unhappy = countif(score < 0.5) by app",
+        "| order by feedback desc")),
     Panel("retraining-runs", "Retraining runs by status", "business", "barchart", _lines(
         _metric(n.METRIC_RETRAINING_RUNS),
         f"| summarize runs = sum(Sum) by status = {_s(n.LLMOPS_RETRAINING_STATUS)}, bin(TimeGenerated, 1d)",
