@@ -121,7 +121,9 @@ def _record(m: TrafficModel, rng: np.random.Generator, ts: float, request_id: st
                   "total_tokens": prompt_tokens + completion_tokens},
         "route": {"mode": "auto", "tier": "small", "reason": "simple", "plan": ["gpt-4o-mini"]},
         "attempts": [{"deployment": "gpt-4o-mini", "latency_ms": round(backend, 3), "status": status}],
-        "guardrails": [_pii_verdict(rng)],
+        "guardrails": [_pii_verdict(rng), {"check": "topics", "stage": "input", "threshold": 0.5,
+                                           "score": 0.9 if topic == "travel" else 0.1,
+                                           "action": "flag" if topic == "travel" else "pass"}],
         "finish_reasons": ["stop"] if status == 200 else [],
         "topic": topic,
     }

@@ -211,6 +211,13 @@ def guardrail_violations(src: Sources) -> Chart:
     return timeseries(src, verdicts, lambda v: f"{v.get('stage')}: {v.get('check')}")
 
 
+def topic_adherence(src: Sources) -> Chart:
+    verdicts = [{"ts": r["ts"], **v} for r in src.requests for v in r.get("guardrails") or ()
+                if isinstance(v, Mapping) and v.get("check") == "topics"]
+    return timeseries(src, verdicts, lambda _: "adherence_percent",
+                      lambda v: 100.0 if v.get("action") == "pass" else 0.0, _mean)
+
+
 def cost_by_deployment(src: Sources) -> Chart:
     rows = [r for r in src.requests if r.get("cost_usd")]
     return timeseries(src, rows, lambda r: str(r.get("deployment") or "-"), lambda r: float(r["cost_usd"]))
@@ -281,17 +288,30 @@ def _monitor(key: str) -> Callable[[Sources], Chart]:
 
 
 SERIES: dict[str, Callable[[Sources], Chart]] = {
-    "requests-by-status": requests_by_status, "latency-p50-p95": latency, "gateway-overhead": overhead,
-    "time-to-first-token": time_to_first_token, "tokens-per-second": tokens_per_second,
-    "latency-by-deployment": latency_by_deployment, "cache-precision": cache_precision,
-    "errors-and-429s": errors_and_429s, "breaker-state": breaker_state, "poison-messages": poison_messages,
-    "serving-gpu": serving_gpu,    "routing-split": routing_split,
+    "requests-by-status": requests_by_status,
+    "latency-p50-p95": latency,
+    "gateway-overhead": overhead,
+    "time-to-first-token": time_to_first_token,
+    "tokens-per-second": tokens_per_second,
+    "latency-by-deployment": latency_by_deployment,
+    "cache-precision": cache_precision,
+    "errors-and-429s": errors_and_429s,
+    "breaker-state": breaker_state,
+    "poison-messages": poison_messages,
+    "serving-gpu": serving_gpu,
+    "routing-split": routing_split,
     "tokens-by-deployment": tokens_by_deployment,
-    "output-length": output_length, "cache-hit-rate": cache_hit_rate,
-    "guardrail-violations-by-check": guardrail_violations, "cost-by-deployment": cost_by_deployment,
-    "feedback-score": feedback_score, "business-events": business_events,
-    "task-completion-by-app": task_completion, "satisfaction-by-app": satisfaction,
-    "retraining-runs": retraining_runs, "request-story": request_story,
+    "output-length": output_length,
+    "cache-hit-rate": cache_hit_rate,
+    "guardrail-violations-by-check": guardrail_violations,
+    "topic-adherence": topic_adherence,
+    "cost-by-deployment": cost_by_deployment,
+    "feedback-score": feedback_score,
+    "business-events": business_events,
+    "task-completion-by-app": task_completion,
+    "satisfaction-by-app": satisfaction,
+    "retraining-runs": retraining_runs,
+    "request-story": request_story,
     **{monitor_panel_key(m.key): _monitor(m.key) for m in MONITORS},
 }
 assert set(SERIES) == {p.key for p in PANELS}, "every panel has a local figure, and only panels do"

@@ -135,6 +135,11 @@ CORE_PANELS: tuple[Panel, ...] = (
         '| where action in ("block", "redact", "flag")',
         f'| summarize violations = sum(Sum) by series = strcat(stage, ": ", check), {_GRAIN}',
         "| render columnchart")),
+    Panel("topic-adherence", "Topic adherence (% of checked requests on an allowed topic)", "model", "timechart",
+          _lines(_metric(n.METRIC_GUARDRAIL_VERDICTS), f'| where {_s(n.LLMOPS_GUARDRAIL_CHECK)} == "topics"',
+                 f'| summarize adherent = sumif(Sum, {_s(n.LLMOPS_GUARDRAIL_ACTION)} == "pass"), checked = sum(Sum) '
+                 f"by {_GRAIN}", "| extend adherence_percent = iff(checked == 0, 0.0, 100.0 * adherent / checked)",
+                 "| project TimeGenerated, adherence_percent", "| render timechart")),
     Panel("cost-by-deployment", "Cost by deployment (USD)", "business", "barchart", _lines(
         _metric(n.METRIC_COST), f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
         f"| summarize cost_usd = sum(Sum) by deployment, {_GRAIN}", "| render columnchart")),
