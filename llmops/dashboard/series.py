@@ -281,8 +281,9 @@ def request_story(src: Sources) -> Chart:
 
 def _monitor(key: str) -> Callable[[Sources], Chart]:
     def chart(src: Sources) -> Chart:
-        rows = [r for r in src.monitors if r.get("monitor") == key and r.get("value") is not None]
-        return timeseries(src, rows, lambda r: f"{r.get('app_id')}: {r['status']}", lambda r: float(r["value"]), max)
+        rows = [r for r in src.monitors if r.get("monitor") == key]  # no_data runs at 0, as the metric has them
+        return timeseries(src, rows, lambda r: f"{r.get('app_id')}: {r['status']}",
+                          lambda r: float(r.get("value") or 0.0), max)
 
     return chart
 
