@@ -106,6 +106,11 @@ class RoutingSettings(BaseModel):
     attempt_timeout_s: float = Field(default=30.0, gt=0)
     # Deadline of the whole request across retries and failovers (up to the first streamed chunk).
     request_deadline_s: float = Field(default=90.0, gt=0)
+    # Hedging (shared/routing/hedging.py): an attempt still running after route_hedge_factor x its
+    # deployment's recent p95 latency (at least route_hedge_min_s) is also sent to the next healthy one.
+    route_hedge: bool = True
+    route_hedge_factor: float = Field(default=3.0, ge=1)
+    route_hedge_min_s: float = Field(default=1.0, gt=0)
     # Circuit breaker per deployment and per instance: trips after this many consecutive failures
     # (5xx, 429, timeouts, connection errors), stays open this long, then lets one probe through.
     breaker_failure_threshold: int = Field(default=5, ge=1)

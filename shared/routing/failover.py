@@ -2,7 +2,9 @@
 
 For each deployment of the plan (skipping those whose breaker is open) the call is tried up to
 ``attempts_per_deployment`` times, and at most ``max_attempts`` times in all, within the request's
-total deadline; each try has its own deadline. A retryable failure (429, 408/409, 5xx, timeout,
+total deadline (a pass over the plan that leaves attempts and time is followed by another); each try
+has its own deadline, and a try that runs far past its deployment's usual latency is hedged
+(``shared.routing.hedging``). A retryable failure (429, 408/409, 5xx, timeout,
 connection error) is retried on the same deployment after the wait the backend asked for
 (``retry-after-ms`` / ``retry-after`` / ``x-ratelimit-reset-*``) or an exponential backoff with
 jitter; a wait longer than ``retry_after_max_wait_s`` is not taken, the next deployment is tried at
@@ -30,7 +32,8 @@ from shared.config import RoutingSettings
 from shared.deployments import Deployment
 from shared.request_record import Attempt as AttemptRecord
 from shared.routing.backoff import backoff_s, retry_after_s
-from shared.routing.breaker import BreakerBoard, CircuitBreaker
+from shared.routing.breaker import CLOSED, BreakerBoard, CircuitBreaker
+from shared.routing.hedging import HedgePolicy, LatencyTracker, first_success
 from shared.routing.router import no_healthy_deployment
 
 T = TypeVar("T")
@@ -67,9 +70,11 @@ def _attempt_entry(deployment: Deployment, started: float, error: BackendError |
 
 class FailoverCaller:
     def __init__(self, retry: RetryPolicy, breakers: BreakerBoard, *, rng: random.Random | None = None,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, hedge: HedgePolicy | None = None) -> None:
         self.retry = retry
         self.breakers = breakers
+        self.hedge = hedge or HedgePolicy(enabled=False)
+        self.latencies = LatencyTracker()
         self._rng = rng or random.Random()
         self._sleep = sleep
 
@@ -77,7 +82,8 @@ class FailoverCaller:
     def from_settings(cls, settings: RoutingSettings) -> FailoverCaller:
         """Retries and breakers as the settings say (one breaker board per process)."""
         return cls(RetryPolicy.from_settings(settings),
-                   BreakerBoard(settings.breaker_failure_threshold, settings.breaker_open_s))
+                   BreakerBoard(settings.breaker_failure_threshold, settings.breaker_open_s),
+                   hedge=HedgePolicy(settings.route_hedge, settings.route_hedge_factor, settings.route_hedge_min_s))
 
     async def call(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[AttemptRecord],
                    *, what: str = "this request") -> tuple[T, Deployment]:
@@ -95,8 +101,14 @@ class FailoverCaller:
         retry = self.retry
         last_error: BackendError | None = None
         tries = 0
-        for deployment in plan:
+        not_before: dict[str, float] = {}  # deployments that asked for a longer wait than is taken
+        # Deadline-aware: when a pass over the plan leaves attempts and time, the plan is gone over again
+        # (a deployment that asked for a wait is skipped until it is over), so random failures do not end
+        # a request that still has budget.
+        for deployment in plan * retry.max_attempts:
             breaker = self.breakers.get(deployment.alias)
+            if not_before.get(deployment.alias, 0.0) > time.perf_counter():
+                continue
             for n in range(retry.attempts_per_deployment):
                 remaining = deadline - time.perf_counter()
                 if tries >= retry.max_attempts or remaining <= 0:
@@ -106,7 +118,9 @@ class FailoverCaller:
                 tries += 1
                 started = time.perf_counter()
                 try:
-                    result = await self._one(deployment, attempt, min(retry.attempt_timeout_s, remaining))
+                    timeout_s = min(retry.attempt_timeout_s, remaining)
+                    result, winner = await self._attempt(plan, deployment, attempt, timeout_s, deadline,
+                                                         attempts_log, verdicts)
                 except BackendError as error:
                     attempts_log.append(_attempt_entry(deployment, started, error))
                     last_error = error
@@ -117,8 +131,11 @@ class FailoverCaller:
                     verdicts.append((breaker, deployment.alias, error))
                     wait = hint if hint is not None else backoff_s(n, retry.backoff_base_s, retry.backoff_max_s,
                                                                    self._rng)
-                    if n + 1 >= retry.attempts_per_deployment or wait > retry.retry_after_max_wait_s:
+                    if wait > retry.retry_after_max_wait_s:
+                        not_before[deployment.alias] = time.perf_counter() + wait
                         break  # fail over to the next deployment now
+                    if n + 1 >= retry.attempts_per_deployment:
+                        break
                     if wait >= deadline - time.perf_counter():
                         break
                     if wait > 0:
@@ -127,7 +144,13 @@ class FailoverCaller:
                 except BaseException:
                     breaker.release()  # cancelled (client gone): no verdict on the deployment
                     raise
+                if winner is not deployment:  # the hedge answered first: the primary was cancelled
+                    breaker.release()
+                    attempts_log.insert(len(attempts_log) - 1, {**_attempt_entry(deployment, started, None),
+                                                                "status": None, "error": "hedged"})
+                    return result, winner
                 breaker.success()
+                self.latencies.observe(deployment.alias, time.perf_counter() - started)
                 attempts_log.append(_attempt_entry(deployment, started, None))
                 return result, deployment
             if tries >= retry.max_attempts or deadline - time.perf_counter() <= 0:
@@ -135,6 +158,45 @@ class FailoverCaller:
         if last_error is not None:
             raise last_error
         raise no_healthy_deployment(what)
+
+    async def _attempt(self, plan: list[Deployment], deployment: Deployment, attempt: Attempt[T], timeout_s: float,
+                       deadline: float, attempts_log: list[AttemptRecord],
+                       verdicts: list[tuple[CircuitBreaker, str, BackendError]]) -> tuple[T, Deployment]:
+        """One attempt on ``deployment``, hedged on the plan's next healthy deployment when it runs long."""
+        primary = self._one(deployment, attempt, timeout_s)
+        after = self.latencies.hedge_after_s(deployment.alias, self.hedge, self.retry.attempt_timeout_s)
+        if not self.hedge.enabled or after >= timeout_s:  # its deadline comes first: then it fails over anyway
+            return await primary, deployment
+        hedged: list[tuple[Deployment, float]] = []
+
+        def start_hedge() -> Awaitable[T] | None:
+            target = next((d for d in plan[plan.index(deployment) + 1:]
+                           if self.breakers.get(d.alias).state == CLOSED), deployment)
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or not self.breakers.get(target.alias).allow():
+                return None
+            hedged.append((target, time.perf_counter()))
+            return self._one(target, attempt, min(self.retry.attempt_timeout_s, remaining))
+
+        def hedge_done(error: BaseException | None) -> None:
+            target, started = hedged[0]
+            breaker = self.breakers.get(target.alias)
+            if error is None:
+                breaker.success()
+                self.latencies.observe(target.alias, time.perf_counter() - started)
+                attempts_log.append(_attempt_entry(target, started, None))
+            elif isinstance(error, BackendError):
+                attempts_log.append(_attempt_entry(target, started, error))
+                if error.retryable:
+                    verdicts.append((breaker, target.alias, error))
+                else:
+                    breaker.release()
+            else:  # cancelled: the primary answered first
+                breaker.release()
+                attempts_log.append({**_attempt_entry(target, started, None), "status": None, "error": "cancelled"})
+
+        result, hedge_won = await first_success(primary, after, start_hedge, hedge_done)
+        return result, hedged[0][0] if hedge_won else deployment
 
     @staticmethod
     async def _one(deployment: Deployment, attempt: Attempt[T], timeout_s: float) -> T:

@@ -208,6 +208,35 @@ async def test_different_failures_on_each_deployment_are_counted_against_each() 
     board_caller = caller(RetryPolicy(attempts_per_deployment=1))
     outage = Script(a=[error("a", 500)], b=[error("b", 503)], c=[error("c", None)])  # c: connection refused
     for _ in range(3):
-        with pytest.raises(BackendError):
+        with pytest.raises((BackendError, ApiError)):  # ApiError: 503, every breaker open
             await board_caller.call([A, B, C], outage, [])
     assert board_caller.breakers.states() == {"a": "open", "b": "open", "c": "open"}
+
+
+async def test_a_hung_attempt_is_hedged_on_the_next_deployment_and_the_first_answer_wins() -> None:
+    """Why 6: 2% hung backends held requests for the whole attempt deadline (p99 30 s)."""
+    from shared.routing.hedging import HedgePolicy
+
+    board = BreakerBoard(3, 10.0, FakeClock())
+    hedging = FailoverCaller(RetryPolicy(attempt_timeout_s=5.0), board, hedge=HedgePolicy(True, 3.0, 0.05))
+    for _ in range(20):  # history: a's calls answer at once
+        await hedging.call([A, B], Script(), [])
+    hung = Script(a=[30.0], b=["ok"])
+    log: list = []
+    started = asyncio.get_running_loop().time()
+    result, used = await hedging.call([A, B], hung, log)
+    assert used is B and result == "reply from b"
+    assert asyncio.get_running_loop().time() - started < 1.0  # hedged after 0.05 s, not the 5 s deadline
+    assert [(e["deployment"], e.get("error")) for e in log] == [("a", "hedged"), ("b", None)]
+    assert board.states() == {"a": "closed", "b": "closed"}  # a cancelled call is no verdict
+
+
+async def test_the_primary_answering_first_cancels_the_hedge() -> None:
+    from shared.routing.hedging import HedgePolicy
+
+    # no latency history yet: hedged after a third of the attempt deadline (0.1 s)
+    hedging = FailoverCaller(RetryPolicy(attempt_timeout_s=0.3), BreakerBoard(3, 10.0, FakeClock()),
+                             hedge=HedgePolicy(True, 3.0, 0.05))
+    log: list = []
+    _, used = await hedging.call([A, B], Script(a=[0.2], b=[30.0]), log)
+    assert used is A and [(e["deployment"], e.get("error")) for e in log] == [("b", "cancelled"), ("a", None)]
