@@ -168,6 +168,9 @@ def _print_run(run: Any) -> None:
 
 
 def _run_local(args: argparse.Namespace) -> int:
+    from shared.extras import require_extra
+
+    require_extra("train-deps", "llmops pipeline run-local")
     from pipelines.runners.local import LocalTrainingRunner
     from pipelines.training.sample_data import synthetic_examples
     from shared.retraining.contract.examples import write_examples

@@ -35,6 +35,8 @@ class RequestNotYetRecorded(RuntimeError):
     """Feedback arrived before its request's log record was written (records are written in batches):
     the batch should be delivered again shortly. Idempotency makes the redelivery safe."""
 
+    expected_retry = True  # hosts log it as one line, not a traceback (llmops/events.py)
+
 
 # Feedback younger than this whose request is missing is retried rather than rejected.
 RECORD_GRACE_S = 300.0
