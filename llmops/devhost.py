@@ -169,7 +169,7 @@ def cli_hint() -> str:
     if root is None:
         return "The CLI: llmops --help"
     return (f"The CLI, in another terminal: source {root}/.venv/bin/activate   (then: llmops --help; "
-            f"llmops completion bash)\n  or, from any directory without activating: {root}/llmops --help")
+            f"llmops completion bash)\n  or, from any directory without activating: {root}/llmops.sh --help")
 
 
 async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency: str) -> None:
