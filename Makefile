@@ -46,10 +46,10 @@ $(VENV)/.train-installed: $(VENV)/.installed
 	$(PIP) install -q -c $(LOCK) --extra-index-url $(TORCH_INDEX) -e '.[train]'
 	touch $@
 
-# The Pulumi program's requirements (infra/requirements.txt): `cd infra && pulumi up`.
+# The Pulumi program's requirements (infra/requirements.txt) and the model files its package ships: `pulumi up`.
 infra-deps: $(VENV)/.infra-installed
 
-$(VENV)/.infra-installed: $(VENV)/.installed infra/requirements.txt
+$(VENV)/.infra-installed: $(VENV)/.model-installed infra/requirements.txt
 	$(PIP) install -q -c $(LOCK) -r infra/requirements.txt
 	touch $@
 
