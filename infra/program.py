@@ -20,7 +20,8 @@ from infra.components.ml import ML, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
-from infra.config import ConfigError, StackConfig
+from infra.config import ConfigError, StackConfig, retirement_warnings
+from infra.monitor_alerts import monitor_alert_rules
 from infra.naming import Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -39,6 +40,8 @@ def platform_tags(cfg: StackConfig, stack: str) -> dict[str, str]:
 def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) -> dict[str, Any]:
     """Declare every resource of the platform; return the stack outputs (name -> value)."""
     names = Names(cfg.name_prefix, stack).validate()
+    for warning in retirement_warnings(cfg):
+        pulumi.log.warn(warning)
     tags = platform_tags(cfg, stack)
     client = authorization.get_client_config_output()
 
@@ -69,6 +72,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             always_ready_http=cfg.function_app.always_ready_http,
             maximum_instances=cfg.function_app.maximum_instances,
             instance_memory_mb=cfg.function_app.instance_memory_mb,
+            http_per_instance_concurrency=cfg.function_app.http_concurrency(),
             app_settings=lambda storage_account_name: build_app_settings(
                 AppSettingsInputs(
                     storage_account_name=storage_account_name,
@@ -171,7 +175,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             placement,
             workspace_id=monitoring.workspace.id,
             action_group_id=monitoring.action_group.id,
-            rules=alert_rules(cfg.alerts, cfg.budget),
+            rules=alert_rules(cfg.alerts, cfg.budget) + monitor_alert_rules(cfg.alerts),
             severity=cfg.alerts.severity,
         ),
     )
@@ -195,6 +199,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             "logAnalyticsWorkspace": monitoring.workspace.name,
             "appInsights": monitoring.app_insights.name,
             "workbookUrl": observability.workbook_url,
+            # for `llmops trace` links: LLMOPS_MONITOR_WORKSPACE_ID and LLMOPS_MONITOR_WORKBOOK_URL
+            "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "deployCommand": pulumi.Output.all(group.name, app.function_app.name).apply(
                 lambda args: deploy_command(args[0], args[1], str(package_path))
             ),

@@ -109,6 +109,10 @@ def local_deployments(simulator_url: str) -> list[dict]:
          "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60},
         {**common, "alias": "gpt-4o", "deployment": "gpt-4o", "model": "gpt-4o", "tier": "frontier",
          "input_per_1m": 2.50, "cached_input_per_1m": 1.25, "output_per_1m": 10.00},
+        # a reasoning-family model (it takes max_completion_tokens, only the default temperature) on Azure's
+        # v1 API, in its own tier: only requests naming it reach it, so "auto" routing is unchanged
+        {**common, "alias": "gpt-5-mini", "deployment": "gpt-5-mini", "model": "gpt-5-mini", "tier": "reasoning",
+         "api_version": "v1", "input_per_1m": 0.25, "cached_input_per_1m": 0.025, "output_per_1m": 2.00},
         {**common, "alias": "text-embedding-3-small", "deployment": "text-embedding-3-small",
          "model": "text-embedding-3-small", "tier": "embeddings", "input_per_1m": 0.02, "output_per_1m": 0.0},
     ]
@@ -140,7 +144,8 @@ def banner(base_url: str, key: str, key_file: Path) -> str:
     grounded = orjson.dumps({"model": "gpt-4o-mini", "grounding": {"source": "catalog", "top_k": 2}, "messages": [
         {"role": "user", "content": "How much does the Contoso CX-500 cost?"}]}).decode()
     return f"""
-LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o)
+LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o,
+reasoning=gpt-5-mini)
 Demo tenant '{DEMO_TENANT}', app 'mobile'; its key is in {key_file}
 
 Try it with curl:
@@ -157,6 +162,7 @@ A CRM question answered from the registered catalog, with citations (x-llmops-ci
   curl -si {base_url}/api/v1/chat/completions -H "Authorization: Bearer $(cat {key_file})" \\
     -H "Content-Type: application/json" -d '{grounded}'
 
+Dashboard: {base_url}/dashboard/   (llmops trace REQUEST_ID tells one request's story)
 Health: {base_url}/api/health   Models: {base_url}/api/v1/models   Telemetry: {get_settings().telemetry_dir}/
 {cli_hint()}
 Press Ctrl-C to stop.
@@ -176,10 +182,15 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     apply_local_defaults(data_dir, simulator_url)
     simulator = make_server(build_simulator(latency=latency, api_key=SIMULATOR_KEY), "127.0.0.1", simulator_port)
-    gateway = make_server(gateway_app(), host, port)
+    app = gateway_app()
+    gateway = make_server(app, host, port)
     stop_on_signals(simulator, gateway)
     platform = await Platform.create(get_settings())
     set_platform(platform)
+    from llmops.dashboard.app import dashboard_app  # the operators' page beside the API (llmops dashboard)
+
+    app.mount("/dashboard", dashboard_app(platform.store, platform.settings,
+                                          breakers=platform.gateway.failover.breakers.states))
     events = event_runtime(platform)
     platform.event_sink = events.publish_event
     try:

@@ -24,6 +24,7 @@ SECTION_MODELS: dict[str, str] = {
     "feedback": "shared.feedback.policy:FeedbackPolicy",
     "guardrails": "shared.guardrails.policy:AppGuardrails",
     "memory": "shared.gateway.orchestration:MemoryPolicy",
+    "models": "shared.model_catalog.shaping:ModelsPolicy",
 }
 
 

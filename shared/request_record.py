@@ -13,7 +13,7 @@ to readers; the recorder always sets the ones under "always present").
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Usage(TypedDict):
@@ -21,6 +21,8 @@ class Usage(TypedDict):
     completion_tokens: int
     cached_tokens: int
     total_tokens: int
+    # reasoning models: the part of completion_tokens spent thinking (billed as output, never shown)
+    reasoning_tokens: NotRequired[int]
 
 
 class RouteRecord(TypedDict, total=False):
@@ -80,6 +82,7 @@ class RequestRecord(TypedDict, total=False):
     overhead_ms: float  # latency minus the time spent waiting for model backends
     cost_usd: float
     trace_id: str  # the span's trace id (32 hex): Application Insights' OperationId
+    ttl: int  # retention in seconds (LLMOPS_REQUEST_LOG_TTL_DAYS): Cosmos DB's per-item TTL
     # -- the request's parameters -----------------------------------------------------------
     max_tokens: int | None
     temperature: float | None

@@ -25,6 +25,7 @@ class AppArgs:
     always_ready_http: int
     maximum_instances: int
     instance_memory_mb: int
+    http_per_instance_concurrency: int
     # Built once the storage account exists (the settings name it): account name -> settings.
     app_settings: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]]
 
@@ -121,6 +122,11 @@ class App(pulumi.ComponentResource):
                     else None,
                     maximum_instance_count=args.maximum_instances,
                     instance_memory_mb=args.instance_memory_mb,
+                    triggers=web.FunctionsScaleAndConcurrencyTriggersArgs(
+                        http=web.FunctionsScaleAndConcurrencyTriggersHttpArgs(
+                            per_instance_concurrency=args.http_per_instance_concurrency
+                        )
+                    ),
                 ),
             ),
             tags=dict(p.tags),

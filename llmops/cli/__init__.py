@@ -16,7 +16,7 @@ from collections.abc import Sequence
 # Command-group modules under llmops.cli, in the order ``llmops --help`` lists them.
 
 GROUPS: tuple[str, ...] = ("server", "access", "package", "pipeline", "costs", "loop", "guard", "prompts", "cache",
-                          "sources", "trace", "completion")
+                          "sources", "trace", "dashboard", "completion")
 
 USER_ERROR = 2
 

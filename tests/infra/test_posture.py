@@ -94,6 +94,10 @@ def test_function_app_posture(platform: ProgramRun):
     assert flex["scaleAndConcurrency"]["alwaysReady"] == [
         {"name": "http", "instanceCount": platform.config.function_app.always_ready_http}
     ]
+    scale = flex["scaleAndConcurrency"]
+    assert (scale["instanceMemoryMB"], scale["maximumInstanceCount"]) == (2048, 100)
+    # 1 vCPU x 0.7 / 52 ms per request = 13.5 req/s, each waiting ~3 s on the model: 40 in flight
+    assert scale["triggers"] == {"http": {"perInstanceConcurrency": 40}}
     plan = platform.one("web:AppServicePlan").inputs
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     for basic_auth in ("web:WebAppFtpAllowed", "web:WebAppScmAllowed"):
@@ -238,6 +242,7 @@ def test_stack_outputs(platform: ProgramRun):
     assert outputs["gatewayUrl"] == "https://func-llmops-test.azurewebsites.net/api/v1"
     workbook_id = platform.one("applicationinsights:Workbook").id
     assert outputs["workbookUrl"] == f"https://portal.azure.com/#resource{workbook_id}/workbook"
+    assert outputs["logAnalyticsWorkspaceId"] == platform.one("operationalinsights:Workspace").id
     named = (
         "resourceGroup",
         "functionApp",
