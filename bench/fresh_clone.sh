@@ -19,7 +19,7 @@ until [ -s .llmops/dev-api-key ] && curl -sf -o /dev/null "http://127.0.0.1:$por
 done
 end=$(date +%s.%N)
 printf 'fresh clone to first answered request: %.1f s\n' "$(echo "$end - $start" | bc)"
-printf 'runtime venv: %s MB (%s packages)\n' "$(du -sm .venv | cut -f1)" "$(.venv/bin/python -m pip list -q 2>/dev/null | tail -n +3 | wc -l)"
+printf 'runtime venv: %s MB (%s packages)\n' "$(du -sm .venv | cut -f1)" "$(.venv/bin/python -m pip list --format=freeze 2>/dev/null | wc -l)"
 for pkg in torch transformers bitsandbytes pulumi; do
   .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$pkg') is not None)" \
     || echo "unexpected: $pkg is installed"
