@@ -134,7 +134,7 @@ def summarise(runs: dict[str, dict[str, Any]], gateway: str) -> dict[str, Any]:
            "direct_rps_c50": direct50["rps"], "share_of_direct_c50": gw50["rps"] / direct50["rps"],
            "gateway_cpu_ms_per_request_c50": gw50["cpu_ms_per_request"],
            "gateway_cpu_ms_per_request_c1": gw1["cpu_ms_per_request"],
-           "errors": sum(r["errors"] for r in runs.values())}
+           "errors": sum(r["errors"] for r in runs.values()), "failures": failures(runs)}
     if "litellm@c50" in runs:
         lite1, lite50 = runs["litellm@c1"], runs["litellm@c50"]
         out |= {"litellm_rps_c50": lite50["rps"], "times_litellm_c50": gw50["rps"] / lite50["rps"],
@@ -158,8 +158,14 @@ def row_stream(bench: Bench, gateways: list[str], n: int) -> dict[str, Any]:
             "per_chunk_added_ms": ((gw["p50_ms"] - gw["ttfb_p50_ms"]) - (direct["p50_ms"] - direct["ttfb_p50_ms"]))
             / chunks,
             "chunks_p50": chunks, "cpu_ms_per_stream": gw["cpu_ms_per_request"],
-            "cpu_ms_per_chunk": gw["cpu_ms_per_request"] / chunks, "errors": gw["errors"]}
+            "cpu_ms_per_chunk": gw["cpu_ms_per_request"] / chunks, "errors": gw["errors"],
+            "failures": failures({name: gw})}
     return {"summary": out, "runs": runs}
+
+
+def failures(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """A few of the runs' failed answers (e.g. a guardrail's 400 on a benign prompt), to read the errors by."""
+    return [f"{name}: {failure}" for name, run in runs.items() for failure in run.get("failures", [])][:3]
 
 
 def row_memory(bench: Bench, gateway: str, requests: int) -> dict[str, Any]:
@@ -179,13 +185,15 @@ def row_memory(bench: Bench, gateway: str, requests: int) -> dict[str, Any]:
 
 
 def median_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The per-figure median over repeated rows (nested one level for the streaming row)."""
+    """The per-figure median over repeated rows (nested one level for the streaming row); the failures of all."""
     out: dict[str, Any] = {}
     for key, value in rows[0].items():
         if isinstance(value, dict):
             out[key] = median_of([row[key] for row in rows])
-        elif isinstance(value, int | float) and value is not None:
+        elif isinstance(value, int | float):
             out[key] = round(statistics.median(row[key] for row in rows), 3)
+        elif key == "failures":
+            out[key] = [failure for row in rows for failure in row[key]][:3]
     return out
 
 
