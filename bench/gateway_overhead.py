@@ -6,6 +6,7 @@ proxy, side by side in one run.
     python bench/gateway_overhead.py --stream            # time to first byte and per-chunk overhead
     python bench/gateway_overhead.py --memory 10000      # RSS after 10k requests and its growth
     python bench/gateway_overhead.py --targets           # all four rows of the target list, median of 3
+    python bench/gateway_overhead.py --targets --profile # ... and where the gateway's CPU goes (py-spy)
     python bench/gateway_overhead.py --routing-limits    # model "auto" + RPM/TPM/budget limits on the app
 
 The simulator runs at zero latency in its own process and answers ~150 tokens (``--answer-tokens 140
@@ -27,7 +28,7 @@ import contextlib
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from _harness import (
     save,
 )
 from _load import drive
+from _profile import sampled
 
 REPO = Path(__file__).resolve().parents[1]
 LITELLM = REPO / "bench" / ".venv-litellm" / "bin" / "litellm"
@@ -87,7 +89,6 @@ class Bench:
     targets: dict[str, Target]
     model: str = "gpt-4o-mini"
     next_prompt: int = 0  # distinct prompts never repeat within a run
-    figures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def prompts(self, count: int) -> Callable[[int], str]:
         start, self.next_prompt = self.next_prompt, self.next_prompt + count
@@ -184,6 +185,21 @@ def row_memory(bench: Bench, gateway: str, requests: int) -> dict[str, Any]:
                         "growth": end / start - 1}, "checkpoints": checkpoints}
 
 
+def row_profile(bench: Bench, requests: int, distinct_requests: int) -> dict[str, Any]:
+    """Where the gateway's CPU goes (py-spy, separate runs: sampling slows the process it samples)."""
+    pid = bench.targets["bare"].pid
+    assert pid is not None
+    out = {}
+    for label, run in (("bare", lambda: bench.run("bare", requests=requests, concurrency=50)),
+                       ("default_distinct", lambda: bench.run("default", requests=distinct_requests, concurrency=50,
+                                                              distinct=True)),
+                       ("stream", lambda: bench.run("bare", requests=300, concurrency=10, stream=True))):
+        with sampled(pid) as profile:
+            run()
+        out[label] = profile.top()
+    return out
+
+
 def median_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The per-figure median over repeated rows (nested one level for the streaming row); the failures of all."""
     out: dict[str, Any] = {}
@@ -249,6 +265,7 @@ def main() -> None:
                         "(default 1; 3 with --targets)")
     parser.add_argument("--requests", type=int, default=1500, help="requests per run at c=50 (repeated prompt)")
     parser.add_argument("--distinct-requests", type=int, default=300, help="requests per run at c=50, distinct")
+    parser.add_argument("--profile", action="store_true", help="py-spy profiles of the gateway after the rows")
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out even when its venv exists")
     parser.add_argument("--litellm", action="store_true", help=argparse.SUPPRESS)  # the default now
     args = parser.parse_args()
@@ -278,7 +295,13 @@ def main() -> None:
             results[name] = {"median": median_of([r["summary"] for r in runs]), "repeats": runs}
         if args.targets or args.memory:
             results["memory"] = row_memory(bench, "bare", args.memory or 10_000)
+        if args.profile:
+            results["profile"] = row_profile(bench, args.requests * 2, args.distinct_requests)
     for name, result in results.items():
+        if name == "profile":
+            for label, top in result.items():
+                print(f"profile {label}: " + "; ".join(f"{f} {share}%" for f, share in top["self"][:6]))
+            continue
         print(f"{name}: {orjson.dumps(result.get('median') or result['summary']).decode()}")
     out = "gateway_targets" if args.targets else "gateway_overhead" + "".join(
         suffix for flag, suffix in ((args.routing_limits, "_routing_limits"), (policy == "default", "_default_policy"),
