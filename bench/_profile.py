@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-SITE = ("site-packages/", "/python3.11/", "/work/wt/")
+REPO = Path(__file__).resolve().parents[1]
+SITE = ("site-packages/", "/python3.11/", f"{REPO}/")  # paths shown from here on
+OURS = ("shared/", "functions/")  # the project's own frames, by share of the samples that pass through them
 
 
 class Profile:
@@ -46,15 +48,17 @@ class Profile:
             own[stack[-1]] += samples
             for frame in set(stack):
                 inclusive[frame] += samples
+        ours = collections.Counter({f: n for f, n in inclusive.items() if f.split("(", 1)[-1].startswith(OURS)})
         share = lambda counter: [[f, round(100 * n / total, 1)] for f, n in counter.most_common(count)]  # noqa: E731
-        return {"samples": [[str(total), 100.0]], "self": share(own), "inclusive": share(inclusive)}
+        return {"samples": [[str(total), 100.0]], "self": share(own), "inclusive": share(inclusive),
+                "ours_inclusive": share(ours)}
 
 
 @contextlib.contextmanager
-def sampled(pid: int, rate: int = 100) -> Iterator[Profile]:
+def sampled(pid: int, rate: int = 250) -> Iterator[Profile]:
     """Record ``pid`` with py-spy for the duration of the block (nothing when py-spy is missing)."""
     profile = Profile()
-    spy = shutil.which("py-spy") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "py-spy")
+    spy = shutil.which("py-spy") or str(REPO / ".venv" / "bin" / "py-spy")
     if not Path(spy).exists():
         print("py-spy is not installed (pip install py-spy): no profile")
         yield profile
