@@ -105,6 +105,7 @@ def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_
                 "deployment": d.deployment_name,
                 "api_version": api_version,
                 "model": d.model,
+                "family": d.family,
                 "tier": d.tier,
                 "input_per_1m": d.pricing.input_per_1m,
                 "cached_input_per_1m": d.pricing.cached_input_per_1m,
@@ -176,6 +177,7 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)
+    _setting("monitor_schedule", Settings.model_fields["monitor_schedule"].default)  # drift monitors (issue 15)
 
     unknown = sorted(name for name in settings if not is_read_by_app(name))
     if unknown:  # a host setting added above without listing it in HOST_SETTINGS

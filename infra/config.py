@@ -11,6 +11,7 @@ before any resource is touched, with one line per problem naming the exact key::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -22,14 +23,22 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from shared.model_catalog import ModelCatalog, load_catalog
+
 NAMESPACE = "llmops"
 Tier = Literal["small", "frontier", "embeddings"]
 TIERS: tuple[str, ...] = ("small", "frontier", "embeddings")
+# How a deployment moves to a new model version: at the current version's retirement (never stranded on
+# a retired version), as soon as Azure names a new default, or never (pinned: you upgrade it yourself).
+UpgradePolicy = Literal["onceCurrentVersionExpired", "onceNewDefaultVersionAvailable", "noAutoUpgrade"]
+# Within this many days of a version's retirement, preview warns.
+RETIREMENT_WARNING_DAYS = 60
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -63,15 +72,59 @@ class ModelDeployment(_Section):
     # Thousands of tokens per minute (Standard SKUs) or provisioned throughput units.
     capacity: int = Field(ge=1, le=100_000)
     pricing: Pricing
+    upgrade: UpgradePolicy = "onceCurrentVersionExpired"
 
     @property
     def deployment_name(self) -> str:
         return self.deployment or self.alias
 
+    @property
+    def family(self) -> str:
+        entry = load_catalog().model(self.model)
+        assert entry is not None  # validated against the catalog
+        return entry.family
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        catalog = load_catalog()
+        if catalog.model(model) is None:
+            raise ValueError(f"unknown model {model!r}: not in the model catalog (shared/model_catalog/catalog.yaml; "
+                             f"known: {', '.join(sorted(catalog.models))})")
+        return model
+
+    @field_validator("version")
+    @classmethod
+    def _current_version(cls, version: str, info: ValidationInfo) -> str:
+        model = info.data.get("model")
+        if model is None:  # the model itself is invalid (reported on its own key)
+            return version
+        catalog = load_catalog()
+        entry = catalog.model(model)
+        assert entry is not None
+        known = entry.versions.get(version)
+        if known is None:
+            raise ValueError(f"{model} has no version {version!r} in the model catalog "
+                             f"(known: {', '.join(sorted(entry.versions))})")
+        today = _today(info)
+        if known.retired_on(today):
+            raise ValueError(f"{model} version {version} retired on {known.retirement} (model catalog): choose a "
+                             f"current model, e.g. {_current_models(catalog, entry.family, today)}")
+        return version
+
+    @model_validator(mode="after")
+    def _family_fits_tier(self) -> ModelDeployment:
+        if (self.tier == "embeddings") != (self.family == "embeddings"):
+            raise ValueError(f"deployment {self.alias}: tier {self.tier} cannot serve {self.model} "
+                             f"(a {self.family} model)")
+        return self
+
 
 class OpenAIConfig(_Section):
     location: str | None = None  # defaults to the stack location (model availability differs by region)
-    api_version: str = Field(default="2024-10-21", pattern=r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+    # "v1": Azure OpenAI's v1 API (no api-version), or a dated version (e.g. 2025-04-01-preview)
+    api_version: str = Field(default_factory=lambda: load_catalog().default_api_version,
+                             pattern=r"^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$")
     deployments: tuple[ModelDeployment, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -86,6 +139,12 @@ class OpenAIConfig(_Section):
         missing = [t for t in TIERS if not any(d.tier == t for d in self.deployments)]
         if missing:
             raise ValueError(f"needs at least one deployment for each tier; missing: {', '.join(missing)}")
+        catalog = load_catalog()
+        for d in self.deployments:
+            family = catalog.family(d.family)
+            if not family.accepts_api_version(self.api_version):
+                raise ValueError(f"apiVersion {self.api_version} predates {d.model} ({family.name} models need "
+                                 f"{family.min_api_version} or later, or v1)")
         return self
 
     def first_of_tier(self, tier: str) -> ModelDeployment:
@@ -189,12 +248,25 @@ class StackConfig(_Section):
     tags: dict[str, str] = Field(default_factory=dict)
     openai: OpenAIConfig
     function_app: FunctionAppConfig = FunctionAppConfig()
-    ml: MLConfig = MLConfig()
+    ml: MLConfig = Field(default_factory=MLConfig, validate_default=True)
     guardrails: GuardrailsConfig = GuardrailsConfig()
     budget: BudgetConfig
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     key_vault: KeyVaultConfig = KeyVaultConfig()
+
+    @field_validator("ml")
+    @classmethod
+    def _gpu_size_in_region(cls, ml: MLConfig, info: ValidationInfo) -> MLConfig:
+        location = info.data.get("location")
+        regions = load_catalog().gpu_regions(ml.gpu_vm_size)
+        if regions is None:
+            raise ValueError(f"gpuVmSize {ml.gpu_vm_size} is not in the model catalog's gpu_sizes "
+                             f"(shared/model_catalog/catalog.yaml; add it with the regions that offer it)")
+        if location is not None and location not in regions:
+            raise ValueError(f"gpuVmSize {ml.gpu_vm_size} is not offered in {location} (offered in: "
+                             f"{', '.join(sorted(regions))}); choose another size or llmops:location")
+        return ml
 
     @field_validator("tags")
     @classmethod
@@ -207,10 +279,41 @@ class StackConfig(_Section):
         return tags
 
 
-def parse_stack_config(raw: Mapping[str, Any], *, stack: str = "dev") -> StackConfig:
-    """Validate the ``llmops:`` keys of a stack (key -> value, keys without the namespace)."""
+def _today(info: ValidationInfo) -> dt.date:
+    context = info.context if isinstance(info.context, dict) else {}
+    today = context.get("today")
+    return today if isinstance(today, dt.date) else dt.datetime.now(dt.UTC).date()
+
+
+def _current_models(catalog: ModelCatalog, family: str, today: dt.date) -> str:
+    current = sorted(f"{name} {version}" for name, entry in catalog.models.items() if entry.family == family
+                     for version, lifecycle in entry.versions.items() if not lifecycle.retired_on(today))
+    return ", ".join(current[:4]) or "none in the catalog: update it (infra/README.md)"
+
+
+def retirement_warnings(cfg: StackConfig, today: dt.date | None = None) -> list[str]:
+    """Deployments whose version retires soon, or that will not move on by themselves (preview warns)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    catalog = load_catalog()
+    out = []
+    for index, d in enumerate(cfg.openai.deployments):
+        lifecycle = catalog.version(d.model, d.version)
+        key = f"{NAMESPACE}:openai.deployments.{index}"
+        if lifecycle and lifecycle.retirement and (lifecycle.retirement - today).days <= RETIREMENT_WARNING_DAYS:
+            out.append(f"{key}.version: {d.model} {d.version} retires on {lifecycle.retirement}; "
+                       f"move to a newer version before then")
+        if d.upgrade == "noAutoUpgrade":
+            out.append(f"{key}.upgrade: noAutoUpgrade pins {d.model} {d.version}; at its retirement the "
+                       f"deployment stops answering unless you upgrade it")
+    return out
+
+
+def parse_stack_config(raw: Mapping[str, Any], *, stack: str = "dev", today: dt.date | None = None) -> StackConfig:
+    """Validate the ``llmops:`` keys of a stack (key -> value, keys without the namespace).
+
+    ``today`` is the date retirement is checked against (default: the current UTC date)."""
     try:
-        return StackConfig.model_validate(dict(raw))
+        return StackConfig.model_validate(dict(raw), context={"today": today} if today else None)
     except ValidationError as exc:
         problems = "\n".join(f"  - {_describe(error)}" for error in exc.errors())
         raise ConfigError(

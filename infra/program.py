@@ -20,7 +20,7 @@ from infra.components.ml import ML, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
-from infra.config import ConfigError, StackConfig
+from infra.config import ConfigError, StackConfig, retirement_warnings
 from infra.naming import Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -39,6 +39,8 @@ def platform_tags(cfg: StackConfig, stack: str) -> dict[str, str]:
 def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) -> dict[str, Any]:
     """Declare every resource of the platform; return the stack outputs (name -> value)."""
     names = Names(cfg.name_prefix, stack).validate()
+    for warning in retirement_warnings(cfg):
+        pulumi.log.warn(warning)
     tags = platform_tags(cfg, stack)
     client = authorization.get_client_config_output()
 

@@ -99,6 +99,10 @@ def local_deployments(simulator_url: str) -> list[dict]:
          "input_per_1m": 0.15, "cached_input_per_1m": 0.075, "output_per_1m": 0.60},
         {**common, "alias": "gpt-4o", "deployment": "gpt-4o", "model": "gpt-4o", "tier": "frontier",
          "input_per_1m": 2.50, "cached_input_per_1m": 1.25, "output_per_1m": 10.00},
+        # a reasoning-family model (it takes max_completion_tokens, only the default temperature) on Azure's
+        # v1 API, in its own tier: only requests naming it reach it, so "auto" routing is unchanged
+        {**common, "alias": "gpt-5-mini", "deployment": "gpt-5-mini", "model": "gpt-5-mini", "tier": "reasoning",
+         "api_version": "v1", "input_per_1m": 0.25, "cached_input_per_1m": 0.025, "output_per_1m": 2.00},
         {**common, "alias": "text-embedding-3-small", "deployment": "text-embedding-3-small",
          "model": "text-embedding-3-small", "tier": "embeddings", "input_per_1m": 0.02, "output_per_1m": 0.0},
     ]
@@ -161,7 +165,8 @@ def banner(base_url: str, key: str, key_file: Path) -> str:
     grounded = orjson.dumps({"model": "gpt-4o-mini", "grounding": {"source": "catalog", "top_k": 2}, "messages": [
         {"role": "user", "content": "How much does the Contoso CX-500 cost?"}]}).decode()
     return f"""
-LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o)
+LLMOps gateway is up: {base_url}/api  (Azure OpenAI simulator: small=gpt-4o-mini (+ gpt-4o-mini-west), frontier=gpt-4o,
+reasoning=gpt-5-mini)
 Demo tenant '{DEMO_TENANT}', app 'mobile'; its key is in {key_file}
 
 Try it with curl:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.config import Settings
+from shared.model_catalog import Family, FamilyName, load_catalog
 
-Tier = Literal["small", "frontier", "embeddings", "canary"]
+# "reasoning": a reasoning-family deployment served only when a client names it (not routed by "auto")
+Tier = Literal["small", "frontier", "embeddings", "canary", "reasoning"]
 AUTO_MODEL = "auto"
 
 
@@ -32,9 +35,13 @@ class Deployment(BaseModel):
     alias: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._:-]+$")
     endpoint: str = Field(min_length=1)  # https://<name>.openai.azure.com or a local simulator URL
     deployment: str = Field(min_length=1)  # the Azure deployment name in the URL path
-    api_version: str = "2024-10-21"
-    model: str = Field(min_length=1)  # the underlying model, e.g. gpt-4o-mini
+    # a dated Azure OpenAI API version, or "v1" (Azure's v1 API: /openai/v1/, no api-version)
+    api_version: str = Field(default_factory=lambda: load_catalog().default_api_version)
+    model: str = Field(min_length=1)  # the underlying model, e.g. gpt-5-mini
     tier: Tier = "small"
+    # what the model accepts (shared/model_catalog): from the catalog by ``model`` when not given;
+    # a model the catalog does not know (a fine-tuned open model) is "chat"
+    family: FamilyName | None = None
     # USD per 1M tokens
     input_per_1m: float = Field(default=0.0, ge=0)
     cached_input_per_1m: float | None = Field(default=None, ge=0)
@@ -53,6 +60,18 @@ class Deployment(BaseModel):
     priority: int = Field(default=0, ge=0)
     weight: float = Field(default=1.0, gt=0)
     region: str | None = None
+
+    @model_validator(mode="after")
+    def _family_from_catalog(self) -> Deployment:
+        if self.family is None:
+            known = load_catalog().family_of(self.model)
+            family = known.name if known else ("embeddings" if self.tier == "embeddings" else "chat")
+            object.__setattr__(self, "family", family)
+        return self
+
+    @cached_property
+    def model_family(self) -> Family:
+        return load_catalog().family(self.family or "chat")
 
     @field_validator("endpoint")
     @classmethod

@@ -21,6 +21,7 @@ SECTION_MODELS: dict[str, str] = {
     "limits": "shared.limits.policy:LimitsPolicy",
     "optimisation": "shared.optimisation:OptimisationPolicy",
     "cache": "shared.cache.policy:CachePolicy",
+    "models": "shared.model_catalog.shaping:ModelsPolicy",
 }
 
 

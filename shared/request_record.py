@@ -13,7 +13,7 @@ to readers; the recorder always sets the ones under "always present").
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class Usage(TypedDict):
@@ -21,6 +21,8 @@ class Usage(TypedDict):
     completion_tokens: int
     cached_tokens: int
     total_tokens: int
+    # reasoning models: the part of completion_tokens spent thinking (billed as output, never shown)
+    reasoning_tokens: NotRequired[int]
 
 
 class RouteRecord(TypedDict, total=False):

@@ -15,6 +15,13 @@ from pulumi_azure_native import cognitiveservices
 from infra.components.common import COMPONENT_PREFIX, Placement
 from infra.config import ModelDeployment
 
+_Upgrade = cognitiveservices.DeploymentModelVersionUpgradeOption
+UPGRADE_OPTIONS = {
+    "onceCurrentVersionExpired": _Upgrade.ONCE_CURRENT_VERSION_EXPIRED,
+    "onceNewDefaultVersionAvailable": _Upgrade.ONCE_NEW_DEFAULT_VERSION_AVAILABLE,
+    "noAutoUpgrade": _Upgrade.NO_AUTO_UPGRADE,
+}
+
 
 @dataclass(frozen=True)
 class AIArgs:
@@ -57,7 +64,7 @@ class AI(pulumi.ComponentResource):
                     model=cognitiveservices.DeploymentModelArgs(
                         format="OpenAI", name=deployment.model, version=deployment.version
                     ),
-                    version_upgrade_option=cognitiveservices.DeploymentModelVersionUpgradeOption.NO_AUTO_UPGRADE,
+                    version_upgrade_option=UPGRADE_OPTIONS[deployment.upgrade],
                 ),
                 sku=cognitiveservices.SkuArgs(name=deployment.sku, capacity=deployment.capacity),
                 tags=dict(p.tags),

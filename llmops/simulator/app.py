@@ -1,7 +1,8 @@
 """The Azure OpenAI simulator: Azure's REST shape, served by Starlette (dev-only, never deployed).
 
 Routes:
-- ``POST /openai/deployments/{name}/chat/completions?api-version=...`` (JSON or SSE streaming)
+- ``POST /openai/deployments/{name}/chat/completions?api-version=...`` (JSON or SSE streaming); each
+  deployment accepts what its model family accepts (``families.py``: reasoning models refuse ``max_tokens``)
 - ``POST /openai/deployments/{name}/embeddings?api-version=...``
 - ``GET /openai/models`` and ``GET /openai/deployments`` (what the SDK's ``models.list()`` reads)
 - ``POST /v1/chat/completions`` (OpenAI shape, ``model`` names the deployment)
@@ -29,10 +30,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from llmops.simulator import generator, tools
+from llmops.simulator import families, generator, tools
 from llmops.simulator.replies import json_response as _json
 from llmops.simulator.state import DeploymentState, Faults, LatencyModel, Limits, SimulatorState
 from shared.api import sse
+from shared.model_catalog import load_catalog
 
 DEFAULT_MAX_TOKENS = 1000  # what a request without max_tokens is charged against the TPM window
 
@@ -122,11 +124,18 @@ class Simulator:
             return _error(404, f"The API deployment for this resource does not exist: {name}.", "DeploymentNotFound")
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             return _error(400, "'messages' is a required property.", "invalid_request")
+        family = load_catalog().family(deployment.family)
+        if (refused := families.refusal(family, body)) is not None:
+            deployment.count("refused_parameter")
+            return _json(refused, 400)
         admitted = await self._admit(deployment, body)
         if isinstance(admitted, Response):
             return admitted
-        result = generator.complete(body, default_tokens=self.state.answer_tokens,
+        reasoning = families.reasoning_tokens(family, body, generator.seed_of(body["messages"], "reasoning"))
+        result = generator.complete(families.visible_request(body, reasoning), default_tokens=self.state.answer_tokens,
                                     hallucinate=self.state.roll(deployment.faults.hallucination_rate))
+        if reasoning:
+            result["usage"] = families.add_reasoning(result["usage"], reasoning)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model = f"{deployment.name}-sim"
         rng = random.Random(generator.seed_of(body["messages"], "latency"))

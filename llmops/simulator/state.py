@@ -55,6 +55,7 @@ class Decision:
 class DeploymentState:
     name: str
     limits: Limits = field(default_factory=Limits)
+    family: str = "chat"  # chat | reasoning | embeddings (llmops/simulator/families.py)
     faults: Faults = field(default_factory=Faults)
     window: deque = field(default_factory=deque)  # (timestamp, tokens)
     counters: dict[str, int] = field(default_factory=dict)
@@ -133,8 +134,11 @@ class LatencyModel:
 
 class SimulatorState:
     def __init__(self, deployments: dict[str, Limits], latency: LatencyModel, *, seed: int | None = None,
-                 api_key: str | None = None, answer_tokens: tuple[int, int] = (20, 120)) -> None:
-        self.deployments = {name: DeploymentState(name, limits) for name, limits in deployments.items()}
+                 api_key: str | None = None, answer_tokens: tuple[int, int] = (20, 120),
+                 families: dict[str, str] | None = None) -> None:
+        self.families = dict(families or {})  # deployment -> family, beside what the model catalog says
+        self.deployments = {name: DeploymentState(name, limits, self._family(name))
+                            for name, limits in deployments.items()}
         self.latency = latency
         self.answer_tokens = answer_tokens  # the range of a generated answer's length (before max_tokens)
         self.api_key = api_key
@@ -144,7 +148,12 @@ class SimulatorState:
         return self.deployments.get(name)
 
     def add(self, name: str) -> DeploymentState:
-        return self.deployments.setdefault(name, DeploymentState(name))
+        return self.deployments.setdefault(name, DeploymentState(name, family=self._family(name)))
+
+    def _family(self, name: str) -> str:
+        from llmops.simulator.families import family_of
+
+        return self.families.get(name) or family_of(name)
 
     def set_faults(self, deployment: str, faults: Faults) -> list[str]:
         targets = list(self.deployments) if deployment == "*" else [deployment]
@@ -172,7 +181,8 @@ class SimulatorState:
         return {
             "latency": asdict(self.latency),
             "deployments": {
-                name: {"limits": asdict(s.limits), "faults": s.faults.model_dump(), "counters": dict(s.counters)}
+                name: {"limits": asdict(s.limits), "faults": s.faults.model_dump(), "counters": dict(s.counters),
+                       "family": s.family}
                 for name, s in self.deployments.items()
             },
         }

@@ -19,6 +19,7 @@ from shared.backends.json_post import Target
 from shared.backends.openai_sdk import EventFeed, OpenAISdkBackend
 from shared.backends.port import BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
+from shared.model_catalog.shaping import shape_params
 from shared.responses.chat_bridge import (
     ChatChunks,
     ResponseFailed,
@@ -40,7 +41,8 @@ class AzureResponsesBackend(OpenAISdkBackend):
 
     def _body(self, deployment: Deployment, params: dict[str, Any], stream: bool) -> dict[str, Any]:
         try:
-            return {**responses_body(params, deployment.deployment), "stream": stream}
+            shaped = shape_params(params, deployment.model_family)
+            return {**responses_body(shaped, deployment.deployment), "stream": stream}
         except UnsupportedParameter as exc:
             raise BackendError(deployment.alias, 400, str(exc), retryable=False, code="unsupported_parameter"
                                ) from exc

@@ -9,6 +9,8 @@ state). Going through the SDK cost ~0.5 ms of CPU per call and ~60 us per stream
 raise the same ``BackendError`` for a failure (``translate``; ``tests/unit/test_json_post.py``). No
 retries here (the SDK's are off, ``max_retries=0``): retries, backoff and failover are the router's.
 One SDK client per endpoint (and credentials), created on first use inside the running event loop.
+Every chat call is first fitted to the deployment's model family (``shared.model_catalog.shaping``:
+``max_completion_tokens`` for reasoning models, parameters the model would refuse left out).
 
 A subclass says how to reach a deployment: ``_new_client`` (the SDK client) and ``_target`` (the URL,
 headers and token provider of a pass-through call): ``azure_openai`` (Azure OpenAI's URL shape and
@@ -26,6 +28,7 @@ from openai import AsyncOpenAI
 from shared.backends.json_post import JsonPoster, Target, TokenProvider, status_error
 from shared.backends.port import BackendError, BackendResult, Chunk
 from shared.deployments import Deployment
+from shared.model_catalog.shaping import shape_params
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # The Azure client's URL builder turns this into /openai/deployments/{model}/chat/completions?api-version=...
@@ -103,6 +106,7 @@ class OpenAISdkBackend:
     # -- calls ----------------------------------------------------------------------------
     async def chat(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                    ) -> BackendResult:
+        params = shape_params(params, deployment.model_family)
         return await self._post_json(deployment, CHAT_PATH, {**params, "model": deployment.deployment,
                                                              "stream": False}, timeout_s)
 
@@ -124,6 +128,7 @@ class OpenAISdkBackend:
 
     async def chat_stream(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                           ) -> AsyncIterator[Chunk]:
+        params = shape_params(params, deployment.model_family)
         body = {**params, "model": deployment.deployment, "stream": True,
                 "stream_options": {**(params.get("stream_options") or {}), "include_usage": True}}
         return await self._open_stream(deployment, CHAT_PATH, body, timeout_s)

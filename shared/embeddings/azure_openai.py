@@ -1,8 +1,8 @@
 """Azure OpenAI embeddings, and the Azure OpenAI client the prompt evaluator also uses.
 
-``azure_openai_client`` is the one place that constructs an ``openai.AsyncAzureOpenAI`` here:
-Entra ID (``DefaultAzureCredential`` through a bearer-token provider) in Azure, or an API key for
-a local OpenAI-compatible server such as the simulator. Swap it for the gateway's shared
+``azure_openai_client`` builds the client (``shared.backends.azure_openai.azure_client``: Azure's v1
+API or a dated version) with Entra ID (``DefaultAzureCredential`` through a bearer-token provider)
+in Azure, or an API key for a local OpenAI-compatible server such as the simulator. Swap it for the gateway's shared
 ``ModelBackends`` clients once those exist.
 """
 
@@ -25,26 +25,15 @@ def azure_openai_client(
     timeout_s: float = 60.0,
     max_retries: int = 2,
 ) -> Any:
-    from openai import AsyncAzureOpenAI
+    from shared.backends.azure_openai import azure_client
 
+    options: dict[str, Any] = {"timeout": timeout_s, "max_retries": max_retries}
     if api_key:
-        return AsyncAzureOpenAI(
-            azure_endpoint=endpoint,
-            api_version=api_version,
-            api_key=api_key,
-            timeout=timeout_s,
-            max_retries=max_retries,
-        )
+        return azure_client(endpoint, api_version, api_key, **options)
     from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
 
     provider = get_bearer_token_provider(credential or DefaultAzureCredential(), COGNITIVE_SERVICES_SCOPE)
-    return AsyncAzureOpenAI(
-        azure_endpoint=endpoint,
-        api_version=api_version,
-        azure_ad_token_provider=provider,
-        timeout=timeout_s,
-        max_retries=max_retries,
-    )
+    return azure_client(endpoint, api_version, provider, **options)
 
 
 class AzureOpenAIEmbedder:

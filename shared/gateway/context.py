@@ -83,15 +83,20 @@ class RequestGuard(Protocol):
 
 
 def usage_of(body: Mapping[str, Any]) -> Usage:
-    """Token usage from a completion body or a stream's usage chunk, with cached input tokens."""
+    """Token usage from a completion body or a stream's usage chunk, with cached input tokens and the
+    reasoning tokens (part of ``completion_tokens``, so priced as output) when the model reports them."""
     usage = body.get("usage") or {}
     details = usage.get("prompt_tokens_details") or {}
-    return {
+    out: Usage = {
         "prompt_tokens": int(usage.get("prompt_tokens") or 0),
         "completion_tokens": int(usage.get("completion_tokens") or 0),
         "cached_tokens": int(details.get("cached_tokens") or 0),
         "total_tokens": int(usage.get("total_tokens") or 0),
     }
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if reasoning:
+        out["reasoning_tokens"] = int(reasoning)
+    return out
 
 
 def new_request_id() -> str:

@@ -58,6 +58,7 @@ def chat_endpoint(steps: Steps) -> Endpoint[ChatCompletionRequest]:
         steps.optimise,
         steps.route,
         steps.divert_to_canary,
+        steps.fit_to_model,
         steps.admit,
         steps.screen_input,
         steps.call_chat,

@@ -141,6 +141,7 @@ def responses_endpoint(steps: Steps, responses: ResponsesSteps) -> Endpoint[Any]
     return Endpoint(OPERATION_RESPONSES, lambda ctx: None, (
         responses.prepare,
         *((orchestration.ground,) if orchestration is not None else ()),
-        steps.optimise, steps.route, steps.divert_to_canary, steps.admit, responses.screen, responses.call,
+        steps.optimise, steps.route, steps.divert_to_canary, steps.fit_to_model, steps.admit, responses.screen,
+        responses.call,
     ))
 

@@ -11,6 +11,8 @@ owns the errors. The steps of chat completions, in order:
 - ``optimise``: token optimisation when the app's ``optimisation`` policy enables it;
 - ``route``: the tier and the plan of deployments (``shared.routing``);
 - ``divert_to_canary``: a fine-tuned candidate in canary takes its share (``shared.rollouts``);
+- ``fit_to_model``: under the app's ``models`` policy ``refuse``, a parameter the chosen deployment's
+  model family would refuse is a 400 here (by default the backend drops it: ``shared.model_catalog``);
 - ``admit``: the request's worst case reserved against the tenant's and app's limits;
 - ``screen_input``: input guardrails and the cache lookup, concurrently; a hit answers here;
 - ``call_chat``: the model, with retries and failover, as JSON or a stream; output guardrails; the
@@ -37,6 +39,7 @@ from shared.gateway.context import ChatContext, JsonReply, Reply, RequestGuard, 
 from shared.gateway.recorder import Recorder, completion_text
 from shared.gateway.streaming import OpenedStream, StreamRelay
 from shared.limits import LimitExceeded, UsageLimits
+from shared.model_catalog.shaping import ModelsPolicy, output_limit_param, refused_params
 from shared.optimisation import OptimisationPolicy, optimise
 from shared.policies import SectionCache
 from shared.request_record import Attempt
@@ -83,6 +86,7 @@ class Steps:
         self.relay = StreamRelay(backends, recorder, on_interrupted=self.stream_interrupted, cache=cache)
         self._routing_sections = SectionCache(RoutingPolicy, "routing")
         self._optimisation_sections = SectionCache(OptimisationPolicy, "optimisation")
+        self._models_sections = SectionCache(ModelsPolicy, "models")
 
     # -- before the model ------------------------------------------------------------------
     async def resolve_prompt(self, ctx: ChatContext) -> None:
@@ -138,6 +142,21 @@ class Steps:
             ctx.route.plan = [candidate, *ctx.route.plan]
             ctx.deployment = candidate
 
+    async def fit_to_model(self, ctx: ChatContext) -> None:
+        """Refuse, when the app's policy says so, what the deployment's model family would refuse."""
+        section = ctx.app_policy.get("models")
+        if section is None or ctx.deployment is None:
+            return
+        policy: ModelsPolicy = self._models_sections.get(section)
+        if policy.unsupported_params != "refuse":
+            return
+        refused = refused_params(ctx.body, ctx.deployment.model_family)
+        if refused:
+            param, why = refused[0]
+            raise ApiError.bad_request(
+                f"{why} (deployment {ctx.deployment.alias!r} serves {ctx.deployment.model}); remove the parameter, "
+                f"or ask for the app's models policy 'drop'.", param=param, code="unsupported_parameter")
+
     async def admit(self, ctx: ChatContext) -> None:
         """Reserve the request's worst case against the tenant's and app's limits (one store round trip)."""
         if self.limits is None or ctx.app is None or ctx.request is None or ctx.route is None:
@@ -148,8 +167,9 @@ class Steps:
         output = ctx.request.output_token_limit
         if output is None and any(policy.bounds_tokens for _, policy in scoped):
             output = self.limits.output_allowance(scoped)  # so the reservation bounds the real spend
-            ctx.body["max_tokens"] = output
-            ctx.request = ctx.request.model_copy(update={"max_tokens": output})
+            field = output_limit_param(ctx.route.plan[0].model_family)  # max_completion_tokens for reasoning
+            ctx.body[field] = output
+            ctx.request = ctx.request.model_copy(update={field: output})
             ctx.record["max_tokens_set_by"] = "limits"
         prompt = ctx.prompt_token_count()
         tokens = prompt + (output or 0)

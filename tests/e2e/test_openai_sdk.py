@@ -99,7 +99,7 @@ def test_azure_openai_client_works_against_the_gateway(stack: Stack) -> None:
 
 def test_models_list(stack: Stack) -> None:
     ids = [m.id for m in client(stack).models.list()]
-    assert ids == ["auto", "gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o"]
+    assert ids == ["auto", "gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "gpt-5-mini"]
 
 
 def test_health_liveness_and_readiness(stack: Stack) -> None:
@@ -108,4 +108,5 @@ def test_health_liveness_and_readiness(stack: Stack) -> None:
     ready = httpx2.get(f"{stack.gateway_url}/api/health")
     body = ready.json()
     assert ready.status_code == 200 and body["status"] == "ok"
-    assert body["store"]["ok"] and set(body["backends"]) == {"gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o"}
+    assert body["store"]["ok"] and set(body["backends"]) == {"gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o",
+                                                                "gpt-5-mini"}

@@ -56,7 +56,8 @@ def test_control_endpoint_validates_faults(stack: Stack) -> None:
     unknown = httpx2.post(f"{stack.simulator_url}/control/faults", json={"deployment": "nope", "error_rate": 1})
     assert unknown.status_code == 404
     state = stack.control("faults", {"deployment": "*", "error_rate": 0.5, "error_status": 503})
-    assert set(state["deployments"]) == {"gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "text-embedding-3-small"}
+    assert set(state["deployments"]) == {"gpt-4o-mini", "gpt-4o-mini-west", "gpt-4o", "gpt-5-mini",
+                                         "text-embedding-3-small"}
 
 
 def test_simulator_requires_a_key_and_an_api_version(stack: Stack) -> None:

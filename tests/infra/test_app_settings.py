@@ -12,7 +12,7 @@ from shared.config import Settings
 from tests.infra.conftest import SUBSCRIPTION, ProgramRun
 
 DEPLOYMENT_KEYS = {
-    "alias", "endpoint", "deployment", "api_version", "model", "tier",
+    "alias", "endpoint", "deployment", "api_version", "model", "family", "tier",
     "input_per_1m", "cached_input_per_1m", "output_per_1m",
 }  # fmt: skip
 
@@ -116,6 +116,7 @@ def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platf
         assert sent["deployment"] == wanted.deployment_name
         assert sent["api_version"] == platform.config.openai.api_version
         assert sent["tier"] == wanted.tier
+        assert sent["family"] == wanted.family  # the gateway shapes requests by it
         assert sent["input_per_1m"] == wanted.pricing.input_per_1m
         assert sent["output_per_1m"] == wanted.pricing.output_per_1m
     assert {d["tier"] for d in deployments} == {"small", "frontier", "embeddings"}
