@@ -21,6 +21,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig, retirement_warnings
+from infra.monitor_alerts import monitor_alert_rules
 from infra.naming import Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -174,7 +175,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             placement,
             workspace_id=monitoring.workspace.id,
             action_group_id=monitoring.action_group.id,
-            rules=alert_rules(cfg.alerts, cfg.budget),
+            rules=alert_rules(cfg.alerts, cfg.budget) + monitor_alert_rules(cfg.alerts),
             severity=cfg.alerts.severity,
         ),
     )
@@ -198,6 +199,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             "logAnalyticsWorkspace": monitoring.workspace.name,
             "appInsights": monitoring.app_insights.name,
             "workbookUrl": observability.workbook_url,
+            # for `llmops trace` links: LLMOPS_MONITOR_WORKSPACE_ID and LLMOPS_MONITOR_WORKBOOK_URL
+            "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "deployCommand": pulumi.Output.all(group.name, app.function_app.name).apply(
                 lambda args: deploy_command(args[0], args[1], str(package_path))
             ),

@@ -14,6 +14,8 @@ import pytest
 
 from infra.alert_rules import alert_rules
 from infra.components.observability import iso_duration, load_workbook
+from infra.monitor_alerts import monitor_alert_key
+from shared.monitoring.definitions import MONITORS
 from shared.observability import names
 from tests.infra.conftest import ProgramRun
 
@@ -137,7 +139,7 @@ def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: Program
         "budget-burn",
         "guardrail-violation-rate",
         "retraining-failures",
-    }
+    } | {monitor_alert_key(m.key) for m in MONITORS}
     for alert in alerts.values():
         assert alert["scopes"] == [workspace_id]
         assert alert["actions"]["actionGroups"] == [action_group.id]
