@@ -224,6 +224,10 @@ class StackConfig(_Section):
 
     location: str = Field(pattern=r"^[a-z][a-z0-9]+$")
     name_prefix: str = Field(default="llmops", pattern=r"^[a-z][a-z0-9]{1,11}$")
+    # The global names' suffix. Unset (the default): five random characters made on the first
+    # `pulumi up` and kept in the stack's state. Set it to pin one ("" keeps names without a suffix,
+    # as stacks created before suffixes had them).
+    name_suffix: str | None = Field(default=None, pattern=r"^[a-z0-9]{0,5}$")
     owners: tuple[Email, ...] = Field(min_length=1)
     tags: dict[str, str] = Field(default_factory=dict)
     openai: OpenAIConfig

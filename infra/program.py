@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_random as random
 from pulumi_azure_native import authorization, resources
 
 from infra.alert_rules import alert_rules
@@ -21,7 +22,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig, retirement_warnings
-from infra.naming import Names
+from infra.naming import SUFFIX_LENGTH, Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
 from shared.config import Settings
@@ -38,7 +39,7 @@ def platform_tags(cfg: StackConfig, stack: str) -> dict[str, str]:
 
 def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) -> dict[str, Any]:
     """Declare every resource of the platform; return the stack outputs (name -> value)."""
-    names = Names(cfg.name_prefix, stack).validate()
+    names = Names(cfg.name_prefix, stack, name_suffix(cfg)).validate()
     for warning in retirement_warnings(cfg):
         pulumi.log.warn(warning)
     tags = platform_tags(cfg, stack)
@@ -182,6 +183,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
         {
             "gatewayUrl": app.gateway_url,
             "resourceGroup": group.name,
+            "nameSuffix": names.suffix,
             "functionApp": app.function_app.name,
             "storageAccount": app.storage_account.name,
             "cosmosAccount": data.account.name,
@@ -205,6 +207,17 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
     if ai.language is not None:
         outputs.update({"languageAccount": ai.language.name, "languageEndpoint": ai.language_endpoint})
     return outputs
+
+
+def name_suffix(cfg: StackConfig) -> str | pulumi.Output[str]:
+    """The global names' suffix: pinned in config, or random once per stack and kept in its state."""
+    if cfg.name_suffix is not None:
+        return cfg.name_suffix
+    suffix = random.RandomString(
+        "name-suffix", length=SUFFIX_LENGTH, special=False, upper=False, numeric=True,
+        keepers={"namePrefix": cfg.name_prefix},  # a new prefix makes a new suffix; nothing else does
+        opts=pulumi.ResourceOptions(protect=False))
+    return suffix.result
 
 
 def _package_sha256(repo_root: Path, package_path: Path, *, build: bool) -> str:

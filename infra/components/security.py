@@ -86,7 +86,7 @@ class Security(pulumi.ComponentResource):
                     f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
                 )
             )
-            principal_name = grant.principal_name or p.names.function_app
+            principal_name = grant.principal_name or p.names.function_app_stem
             self.role_assignments[grant.key] = authorization.RoleAssignment(
                 f"role-{grant.key}",
                 role_assignment_name=stable_guid(principal_name, grant.key, ROLES[grant.role]),
@@ -103,7 +103,7 @@ class Security(pulumi.ComponentResource):
             "role-cosmos-data-contributor",
             account_name=args.cosmos_account_name,
             resource_group_name=p.resource_group_name,
-            role_assignment_id=stable_guid(p.names.function_app, "cosmos", args.cosmos_database),
+            role_assignment_id=stable_guid(p.names.function_app_stem, "cosmos", args.cosmos_database),
             role_definition_id=account_id.apply(lambda i: f"{i}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"),
             principal_id=args.principal_id,
             scope=account_id.apply(lambda i: f"{i}/dbs/{args.cosmos_database}"),

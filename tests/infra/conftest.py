@@ -23,6 +23,7 @@ import yaml
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 TENANT = "99999999-8888-7777-6666-555555555555"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+NAME_SUFFIX = "k7q2x"  # what the mocked random provider makes for the global names' suffix
 DEV_STACK_FILE = REPO_ROOT / "infra" / "Pulumi.dev.yaml"
 
 # pulumi type token -> (ARM resource type, input holding the Azure name)
@@ -78,7 +79,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs["name"] = azure_name
         resource_id = self._arm_id(args.typ, inputs, azure_name)
         outputs.update(self._computed(args.typ, inputs, azure_name))
-        if args.typ.startswith(("azure-native:", "command:")):
+        if args.typ.startswith(("azure-native:", "command:", "random:")):
             self.resources.append(Recorded(args.typ, args.name, inputs, resource_id))
         return resource_id, outputs
 
@@ -98,6 +99,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _computed(typ: str, inputs: dict[str, Any], azure_name: str) -> dict[str, Any]:
+        if typ == "random:index/randomString:RandomString":
+            return {"result": NAME_SUFFIX}
         if typ == "azure-native:cosmosdb:DatabaseAccount":
             return {"documentEndpoint": f"https://{azure_name}.documents.azure.com:443/"}
         if typ == "azure-native:cognitiveservices:Account":

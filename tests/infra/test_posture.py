@@ -17,7 +17,9 @@ from tests.infra.conftest import SUBSCRIPTION, ProgramRun
 def _accepts_tags(typ: str) -> bool:
     provider, module, name = typ.split(":")
     package = "pulumi_azure_native" if provider == "azure-native" else f"pulumi_{provider}"
-    cls = getattr(importlib.import_module(f"{package}.{module}"), name)
+    module = module.split("/")[0].replace("index", "")  # random:index/randomString -> pulumi_random
+    package = f"{package}.{module}" if module else package
+    cls = getattr(importlib.import_module(package), name)
     return "tags" in inspect.signature(cls._internal_init).parameters
 
 
@@ -113,8 +115,8 @@ def test_app_settings_hold_no_keys_secrets_or_connection_strings(platform: Progr
         assert not SECRET_VALUE.search(str(value)), f"{name} looks like a credential: {value}"
         if name not in NOT_SECRET:
             assert not SECRET_NAME.search(name), f"{name} looks like a secret setting"
-    assert settings["AzureWebJobsStorage__accountName"] == "stllmopstest"
-    assert settings["COSMOS__accountEndpoint"] == "https://cosmos-llmops-test.documents.azure.com:443/"
+    assert settings["AzureWebJobsStorage__accountName"] == "stllmopstestk7q2x"
+    assert settings["COSMOS__accountEndpoint"] == "https://cosmos-llmops-test-k7q2x.documents.azure.com:443/"
     assert "AzureWebJobsStorage" not in settings  # the key-based form
 
 
@@ -229,13 +231,13 @@ def test_code_is_deployed_by_hash_after_the_roles_exist(platform: ProgramRun):
     command = next(r for r in platform.resources if r.typ == "command:local:Command")
     assert command.inputs["triggers"] == [platform.outputs["packageSha256"]]
     assert "--build-remote true" in command.inputs["create"]
-    assert command.inputs["environment"]["FUNCTION_APP"] == "func-llmops-test"
+    assert command.inputs["environment"]["FUNCTION_APP"] == "func-llmops-test-k7q2x"
     assert command.inputs["environment"]["PACKAGE"].endswith("function-app.zip")
 
 
 def test_stack_outputs(platform: ProgramRun):
     outputs = platform.outputs
-    assert outputs["gatewayUrl"] == "https://func-llmops-test.azurewebsites.net/api/v1"
+    assert outputs["gatewayUrl"] == "https://func-llmops-test-k7q2x.azurewebsites.net/api/v1"
     workbook_id = platform.one("applicationinsights:Workbook").id
     assert outputs["workbookUrl"] == f"https://portal.azure.com/#resource{workbook_id}/workbook"
     named = (
