@@ -162,6 +162,9 @@ class FunctionAppConfig(_Section):
     package_path: str = "../dist/function-app.zip"
     # Build the package as part of `pulumi up` (deterministic, so an unchanged tree redeploys nothing).
     build_package: bool = True
+    # How long `pulumi up` keeps retrying the code deployment: new role assignments take up to ~10
+    # minutes to apply and the remote build several more.
+    deploy_timeout_minutes: int = Field(default=30, ge=10, le=120)
 
 
 class MLConfig(_Section):

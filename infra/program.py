@@ -13,11 +13,11 @@ from pulumi_azure_native import authorization, resources
 from infra.alert_rules import alert_rules
 from infra.app_settings import AppSettingsInputs, AzureMLTarget, build_app_settings
 from infra.components.ai import AI, AIArgs
-from infra.components.app import App, AppArgs
+from infra.components.app import DEAD_LETTER_CONTAINER, App, AppArgs
 from infra.components.code import Code, CodeArgs, deploy_command
 from infra.components.common import Placement
 from infra.components.data import Data, DataArgs
-from infra.components.ml import ML, MLArgs
+from infra.components.ml import ML, DeadLetter, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
@@ -119,6 +119,14 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
         RoleGrant("storage-blob-owner", "Storage Blob Data Owner", app.storage_account.id),
         RoleGrant("storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id),
         RoleGrant("ml-data-scientist", "AzureML Data Scientist", ml.workspace.id),
+        # Event Grid dead-letters undeliverable model events into the app's storage, as the topic's identity
+        RoleGrant(
+            "ml-events-dead-letter",
+            "Storage Blob Data Contributor",
+            app.dead_letter_scope,
+            principal_id=ml.event_topic_principal_id,
+            principal_name=names.ml_event_topic,
+        ),
         # The pipeline's register step registers the model as the compute's identity.
         RoleGrant(
             "gpu-cluster-ml-data-scientist",
@@ -158,9 +166,13 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                 package_path=str(package_path),
                 package_sha256=sha256,
                 after=security.all_assignments,
+                wait_for_function=queues.FUNCTION_MODEL_EVENTS,
+                timeout_minutes=cfg.function_app.deploy_timeout_minutes,
             ),
         )
-        ml.subscribe_model_events(app.function_app.id, queues.FUNCTION_MODEL_EVENTS, placement, after=[code])
+        ml.subscribe_model_events(
+            app.function_app.id, queues.FUNCTION_MODEL_EVENTS, placement,
+            DeadLetter(app.storage_account.id, DEAD_LETTER_CONTAINER), after=[code, *security.all_assignments])
         outputs["packageSha256"] = sha256
     else:
         pulumi.log.warn(
@@ -176,6 +188,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             action_group_id=monitoring.action_group.id,
             rules=alert_rules(cfg.alerts, cfg.budget),
             severity=cfg.alerts.severity,
+            app_insights=monitoring.app_insights,
         ),
     )
 

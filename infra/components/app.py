@@ -13,6 +13,8 @@ from pulumi_azure_native import storage, web
 from infra.components.common import COMPONENT_PREFIX, Placement
 
 DEPLOYMENT_CONTAINER = "app-package"
+# Events Event Grid could not deliver to the model-events function (after its retries) land here.
+DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 PYTHON_VERSION = "3.11"
 MIN_TLS = "1.2"
 
@@ -72,6 +74,16 @@ class App(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=p.child(self),
         )
+        self.dead_letter_container = storage.BlobContainer(
+            "dead-letter-container",
+            account_name=self.storage_account.name,
+            resource_group_name=p.resource_group_name,
+            container_name=DEAD_LETTER_CONTAINER,
+            public_access=storage.PublicAccess.NONE,
+            opts=p.child(self),
+        )
+        self.dead_letter_scope: pulumi.Output[str] = self.storage_account.id.apply(
+            lambda account: f"{account}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}")
         self.plan = web.AppServicePlan(
             "plan",
             name=p.names.function_plan,

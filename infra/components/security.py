@@ -21,6 +21,8 @@ ROLES: dict[str, str] = {
     "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",  # Content Safety, Language (Entra ID)
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",  # host storage (leases) + package
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",  # triggers, poison, sends
+    # Event Grid's system topic writes undeliverable events to the dead-letter container
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     # the app submits retraining pipelines and deploys candidates; the GPU cluster registers models
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
 }

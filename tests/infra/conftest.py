@@ -12,13 +12,14 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 TENANT = "99999999-8888-7777-6666-555555555555"
@@ -71,6 +72,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
         self.calls: list[str] = []
+        # logical name -> logical names it depends on (explicit depends_on and the outputs it reads)
+        self.dependencies: dict[str, set[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
@@ -123,6 +126,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                     "tenantId": TENANT,
                 },
             }
+        if typ == "azure-native:eventgrid:SystemTopic":
+            return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:machinelearningservices:Compute":
             return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:applicationinsights:Component":
@@ -134,11 +139,29 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {}
 
 
+_register_resource = MockMonitor.RegisterResource
+
+
+def _recording_register(self: MockMonitor, request: Any) -> Any:
+    """What the engine would be told a resource waits for (the mocks' ``new_resource`` does not see it)."""
+    if isinstance(self.mocks, PlatformMocks):
+        self.mocks.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+    return _register_resource(self, request)
+
+
+MockMonitor.RegisterResource = _recording_register  # type: ignore[method-assign]
+
+
 @dataclass
 class ProgramRun:
     resources: list[Recorded]
     outputs: dict[str, Any]
     config: Any
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+
+    def depends_on(self, name: str) -> set[str]:
+        """The logical names of the resources ``name`` waits for."""
+        return self.dependencies.get(name, set())
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [r for r in self.resources if r.typ == f"azure-native:{typ}"]
@@ -246,7 +269,7 @@ def run_program(values: dict[str, Any], stack: str, repo_root: Path) -> ProgramR
         return pulumi.Output.from_input(outputs).apply(resolved.update)
 
     program()
-    return ProgramRun(resources=mocks.resources, outputs=resolved, config=cfg)
+    return ProgramRun(resources=mocks.resources, outputs=resolved, config=cfg, dependencies=mocks.dependencies)
 
 
 @pytest.fixture(scope="session")

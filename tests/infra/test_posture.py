@@ -148,6 +148,7 @@ def _resource_id(platform: ProgramRun, typ: str, logical_name: str) -> str:
 
 FUNCTION_APP = "principal-of-function-app"
 GPU_CLUSTER = "principal-of-gpu-cluster"
+EVENT_TOPIC = "principal-of-evgt-llmops-test-ml"
 
 
 def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: ProgramRun):
@@ -162,6 +163,9 @@ def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: 
         (FUNCTION_APP, "Storage Queue Data Contributor", storage),
         (FUNCTION_APP, "AzureML Data Scientist", workspace),  # submits pipelines, deploys candidates
         (GPU_CLUSTER, "AzureML Data Scientist", workspace),  # the register step, as the compute's identity
+        # Event Grid's topic dead-letters undeliverable model events, into that one container only
+        (EVENT_TOPIC, "Storage Blob Data Contributor",
+         f"{storage}/blobServices/default/containers/eventgrid-deadletter"),
     }
     role_by_id = {role_id: role for role, role_id in ROLES.items()}
     assignments = platform.of_type("authorization:RoleAssignment")
