@@ -177,6 +177,7 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)
+    _setting("model_operations_schedule", Settings.model_fields["model_operations_schedule"].default)
 
     unknown = sorted(name for name in settings if not is_read_by_app(name))
     if unknown:  # a host setting added above without listing it in HOST_SETTINGS

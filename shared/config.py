@@ -200,6 +200,8 @@ class FeedbackLoopSettings(BaseModel):
     canary_min_duration_s: float = Field(default=3600, ge=0)
     canary_min_feedback: int = Field(default=20, ge=1)
     canary_evaluator_schedule: str = "0 */5 * * * *"
+    # Polls candidate deployments in progress and training runs in flight (shared/retraining/operations.py)
+    model_operations_schedule: str = "0 */2 * * * *"
     # what a candidate's traffic costs per 1M tokens (a managed endpoint bills compute; set an equivalent)
     canary_input_per_1m: float = Field(default=0.0, ge=0)
     canary_output_per_1m: float = Field(default=0.0, ge=0)
