@@ -3,6 +3,8 @@ an answer) and the drift-monitor timer (shared/monitoring)."""
 
 from __future__ import annotations
 
+import logging
+
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
 
@@ -10,6 +12,7 @@ from functions.http import accept_json
 from shared.runtime import get_platform
 
 bp = func.Blueprint()
+log = logging.getLogger(__name__)
 EVENT_BODY_LIMIT = 16 * 1024
 
 
@@ -18,3 +21,12 @@ EVENT_BODY_LIMIT = 16 * 1024
 async def submit_business_event(req: Request) -> Response:
     platform = await get_platform()
     return await accept_json(req, platform.auth.authenticate, EVENT_BODY_LIMIT, platform.business_events().submit)
+
+
+@bp.function_name("drift_monitors")
+@bp.timer_trigger(arg_name="timer", schedule="%LLMOPS_MONITOR_SCHEDULE%", run_on_startup=False, use_monitor=True)
+async def drift_monitors(timer: func.TimerRequest) -> None:
+    platform = await get_platform()
+    results = await platform.monitors().run(await platform.tenants.list_tenants())
+    alarms = [r for r in results if r["status"] == "alarm"]
+    log.info("drift monitors: %d results, %d alarms", len(results), len(alarms))

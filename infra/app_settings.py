@@ -178,6 +178,7 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)
     _setting("model_operations_schedule", Settings.model_fields["model_operations_schedule"].default)
+    _setting("monitor_schedule", Settings.model_fields["monitor_schedule"].default)  # drift monitors (issue 15)
 
     unknown = sorted(name for name in settings if not is_read_by_app(name))
     if unknown:  # a host setting added above without listing it in HOST_SETTINGS

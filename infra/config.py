@@ -155,6 +155,26 @@ class FunctionAppConfig(_Section):
     always_ready_http: int = Field(default=1, ge=0, le=20)
     maximum_instances: int = Field(default=100, ge=40, le=1000)
     instance_memory_mb: Literal[512, 2048, 4096] = 2048
+    # HTTP requests one instance takes at once (scaleAndConcurrency.triggers.http.perInstanceConcurrency);
+    # more arriving start another instance. None: derived from the measurements below (http_concurrency).
+    http_per_instance_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    # Gateway CPU per request with the default policy, distinct ~1 KB prompts and ~150-token answers
+    # (`python bench/gateway_overhead.py --targets`, README "Gateway targets"); the encoder is most of it.
+    cpu_ms_per_request: float = Field(default=52.0, gt=0)
+    # How long a request waits on the model (a ~150-token answer from gpt-4o-mini): the CPU is free meanwhile.
+    upstream_latency_s: float = Field(default=3.0, gt=0)
+    # The share of an instance's CPU the gateway may use before new requests go to a new instance.
+    target_cpu_utilisation: float = Field(default=0.7, gt=0, le=1)
+
+    def http_concurrency(self) -> int:
+        """Requests in flight that keep one instance's CPU at the target utilisation (Little's law):
+        requests per second its CPU serves times how long each waits on the model. Flex Consumption
+        allots CPU in proportion to memory; 1 vCPU per 2,048 MB is assumed (re-measure in Azure)."""
+        if self.http_per_instance_concurrency is not None:
+            return self.http_per_instance_concurrency
+        vcpus = self.instance_memory_mb / 2048
+        per_second = vcpus * self.target_cpu_utilisation * 1000 / self.cpu_ms_per_request
+        return max(1, min(1000, round(per_second * self.upstream_latency_s)))
     # az: `pulumi up` deploys the package with the Azure CLI (OneDeploy with remote build, Entra ID auth).
     # none: `pulumi up` leaves the code alone (deploy it yourself; see infra/README.md).
     code_deployment: Literal["az", "none"] = "az"

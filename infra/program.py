@@ -72,6 +72,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             always_ready_http=cfg.function_app.always_ready_http,
             maximum_instances=cfg.function_app.maximum_instances,
             instance_memory_mb=cfg.function_app.instance_memory_mb,
+            http_per_instance_concurrency=cfg.function_app.http_concurrency(),
             app_settings=lambda storage_account_name: build_app_settings(
                 AppSettingsInputs(
                     storage_account_name=storage_account_name,

@@ -35,9 +35,11 @@ from shared.tokens import warm_up_in_background
 
 if TYPE_CHECKING:
     from shared.business.events import BusinessEventService
+    from shared.embeddings.port import Embedder
     from shared.gateway.orchestration import OrchestrationSteps
     from shared.grounding.service import GroundingService
     from shared.grounding.uploads import BlobUploads
+    from shared.monitoring.runner import MonitorRunner
     from shared.retraining.contract.runs import TrainingRunner
     from shared.retraining.coordinator import RetrainingCoordinator
 
@@ -66,6 +68,8 @@ class Platform:
     _grounding: GroundingService | None = None
     _uploads: BlobUploads | None = None
     _business: BusinessEventService | None = None
+    _monitors: MonitorRunner | None = None
+    _monitor_embedder: Embedder | None = None
 
     def business_events(self) -> BusinessEventService:
         """``POST /api/v1/events`` (shared/business): looks requests up like feedback does."""
@@ -74,6 +78,26 @@ class Platform:
 
             self._business = BusinessEventService(self.store, self.feedback, self.telemetry)
         return self._business
+
+    def monitors(self) -> MonitorRunner:
+        """The drift monitors (shared/monitoring); topic drift shares the cache's embedder when there is one."""
+        if self._monitors is None:
+            from shared.monitoring.runner import MonitorRunner
+
+            self._monitors = MonitorRunner(self.store, self.telemetry, self.monitor_embedder,
+                                           window_s=self.settings.monitor_window_s,
+                                           reference_s=self.settings.monitor_reference_s)
+        return self._monitors
+
+    def monitor_embedder(self) -> Embedder:
+        cached = getattr(getattr(self.gateway.cache, "cache", None), "embedder", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        if self._monitor_embedder is None:
+            from shared.embeddings.port import build_embedder
+
+            self._monitor_embedder = build_embedder(self.settings)
+        return self._monitor_embedder
 
     def retraining(self) -> RetrainingCoordinator:
         """Built on first use: the training and serving adapters import heavy SDKs (azure-ai-ml)."""
@@ -146,6 +170,8 @@ class Platform:
         return platform
 
     async def close(self) -> None:
+        if self._monitor_embedder is not None:
+            await self._monitor_embedder.close()
         if self._uploads is not None:
             await self._uploads.reader.close()
         if self._grounding is not None:

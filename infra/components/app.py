@@ -27,6 +27,7 @@ class AppArgs:
     always_ready_http: int
     maximum_instances: int
     instance_memory_mb: int
+    http_per_instance_concurrency: int
     # Built once the storage account exists (the settings name it): account name -> settings.
     app_settings: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]]
 
@@ -36,6 +37,16 @@ class App(pulumi.ComponentResource):
     queues: dict[str, storage.Queue]
     plan: web.AppServicePlan
     function_app: web.WebApp
+
+    def _container(self, name: str, container: str, p: Placement) -> storage.BlobContainer:
+        return storage.BlobContainer(
+            name,
+            account_name=self.storage_account.name,
+            resource_group_name=p.resource_group_name,
+            container_name=container,
+            public_access=storage.PublicAccess.NONE,
+            opts=p.child(self),
+        )
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{COMPONENT_PREFIX}:App", name, None, opts)
@@ -66,22 +77,8 @@ class App(pulumi.ComponentResource):
                     queue_name=queue_name,
                     opts=p.child(self),
                 )
-        self.deployment_container = storage.BlobContainer(
-            "package-container",
-            account_name=self.storage_account.name,
-            resource_group_name=p.resource_group_name,
-            container_name=DEPLOYMENT_CONTAINER,
-            public_access=storage.PublicAccess.NONE,
-            opts=p.child(self),
-        )
-        self.dead_letter_container = storage.BlobContainer(
-            "dead-letter-container",
-            account_name=self.storage_account.name,
-            resource_group_name=p.resource_group_name,
-            container_name=DEAD_LETTER_CONTAINER,
-            public_access=storage.PublicAccess.NONE,
-            opts=p.child(self),
-        )
+        self.deployment_container = self._container("package-container", DEPLOYMENT_CONTAINER, p)
+        self.dead_letter_container = self._container("dead-letter-container", DEAD_LETTER_CONTAINER, p)
         self.dead_letter_scope: pulumi.Output[str] = self.storage_account.id.apply(
             lambda account: f"{account}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}")
         self.plan = web.AppServicePlan(
@@ -133,6 +130,11 @@ class App(pulumi.ComponentResource):
                     else None,
                     maximum_instance_count=args.maximum_instances,
                     instance_memory_mb=args.instance_memory_mb,
+                    triggers=web.FunctionsScaleAndConcurrencyTriggersArgs(
+                        http=web.FunctionsScaleAndConcurrencyTriggersHttpArgs(
+                            per_instance_concurrency=args.http_per_instance_concurrency
+                        )
+                    ),
                 ),
             ),
             tags=dict(p.tags),

@@ -1,19 +1,20 @@
-"""What the two OpenAI-SDK backend kinds share: pass-through calls to OpenAI-shaped model servers.
+"""What the OpenAI-shaped backend kinds share: pass-through calls to OpenAI-shaped model servers.
 
-The JSON calls (chat completions, embeddings) are one aiohttp POST each (``json_post``): the gateway
-is a pass-through, so it forwards whatever parameters the client sent and passes the backend's JSON
-back unchanged, keeping the raw headers (rate-limit state); the SDK's request machinery would cost
-~0.5 ms of CPU per call for nothing. Streams, typed embeddings and the health probe go through the
-official ``openai`` SDK's generic ``client.post`` and typed methods, with an aiohttp transport. Both
-paths send the same URL, credentials and body and raise the same ``BackendError`` for a failure. No
+The pass-through calls (chat completions as JSON or a stream, the embeddings endpoint) are one aiohttp
+POST each (``json_post``): the gateway forwards whatever parameters the client sent and passes the
+backend's JSON (or each streamed event's JSON) back unchanged, keeping the raw headers (rate-limit
+state). Going through the SDK cost ~0.5 ms of CPU per call and ~60 us per streamed chunk for nothing
+(its request building and a model object per chunk). The typed calls (``embed``, the readiness
+``probe``) use the official ``openai`` SDK. Both paths send the same URL, credentials and body and
+raise the same ``BackendError`` for a failure (``translate``; ``tests/unit/test_json_post.py``). No
 retries here (the SDK's are off, ``max_retries=0``): retries, backoff and failover are the router's.
 One SDK client per endpoint (and credentials), created on first use inside the running event loop.
 Every chat call is first fitted to the deployment's model family (``shared.model_catalog.shaping``:
 ``max_completion_tokens`` for reasoning models, parameters the model would refuse left out).
 
 A subclass says how to reach a deployment: ``_new_client`` (the SDK client) and ``_target`` (the URL,
-headers and token provider of a JSON call): ``azure_openai`` (Azure OpenAI's URL shape and Entra ID
-tokens) and ``openai_compatible`` (any OpenAI-compatible server).
+headers and token provider of a pass-through call): ``azure_openai`` (Azure OpenAI's URL shape and
+Entra ID tokens), ``openai_compatible`` (any OpenAI-compatible server) and ``azure_responses``.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ CHAT_PATH = "/chat/completions"
 EMBEDDINGS_PATH = "/embeddings"  # the Azure URL builder maps it onto the deployment, like chat
 EventFeed = Callable[[Chunk], list[Chunk]]  # one streamed server event -> the chat chunks it stands for
 _ClientKey = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
-
-
-def _options(timeout_s: float | None) -> openai.RequestOptions:
-    return {"timeout": timeout_s} if timeout_s is not None else {}
 
 
 def translate(deployment: Deployment, exc: Exception) -> BackendError:
@@ -120,11 +117,14 @@ class OpenAISdkBackend:
 
     async def _post_json(self, deployment: Deployment, path: str, body: dict[str, Any], timeout_s: float | None
                          ) -> BackendResult:
+        return await self._poster.post(deployment, self._target_of(deployment, path), body, timeout_s)
+
+    def _target_of(self, deployment: Deployment, path: str) -> Target:
         key = (self._key(deployment), deployment.deployment, path)
         target = self._targets.get(key)
         if target is None:
             target = self._targets[key] = self._target(deployment, path)
-        return await self._poster.post(deployment, target, body, timeout_s)
+        return target
 
     async def chat_stream(self, deployment: Deployment, params: dict[str, Any], *, timeout_s: float | None = None
                           ) -> AsyncIterator[Chunk]:
@@ -136,13 +136,8 @@ class OpenAISdkBackend:
     async def _open_stream(self, deployment: Deployment, path: str, body: dict[str, Any], timeout_s: float | None,
                            feed: EventFeed | None = None) -> AsyncIterator[Chunk]:
         """Failures before the first event raise here; ``feed`` turns each server event into chat chunks."""
-        try:
-            stream = await self.client(deployment).post(
-                path, body=body, cast_to=dict, stream=True, stream_cls=openai.AsyncStream[Chunk],
-                options=_options(timeout_s))
-        except (openai.APIError, openai.APITimeoutError) as exc:
-            raise translate(deployment, exc) from exc
-        return _chunks(deployment, stream, feed)
+        events = await self._poster.stream(deployment, self._target_of(deployment, path), body, timeout_s)
+        return events if feed is None else _fed(events, feed)
 
     async def embed(self, deployment: Deployment, texts: list[str]) -> list[list[float]]:
         try:
@@ -165,21 +160,10 @@ class OpenAISdkBackend:
             self._credential = None
 
 
-async def _chunks(deployment: Deployment, stream: openai.AsyncStream[Chunk], feed: EventFeed | None
-                  ) -> AsyncIterator[Chunk]:
+async def _fed(events: AsyncIterator[Chunk], feed: EventFeed) -> AsyncIterator[Chunk]:
     try:
-        async for event in stream:
-            if feed is None:
-                yield event
-            else:
-                for chunk in feed(event):
-                    yield chunk
-    except BackendError:
-        raise
-    except (openai.APIError, openai.APITimeoutError) as exc:
-        raise translate(deployment, exc) from exc
-    except Exception as exc:  # a cut connection surfaces as a transport error
-        raise BackendError(deployment.alias, None, f"stream interrupted: {exc}", retryable=False,
-                           code="stream_interrupted") from exc
+        async for event in events:
+            for chunk in feed(event):
+                yield chunk
     finally:
-        await stream.close()
+        await events.aclose()  # type: ignore[attr-defined]

@@ -35,7 +35,6 @@ from shared.observability import names as n
 from shared.observability.telemetry import Telemetry
 from shared.retraining.contract.registry import RegisteredModel
 from shared.retraining.contract.runs import TrainingRequest, TrainingRun
-from shared.retraining.runner import RetrainingService
 from shared.retraining.operations import (
     MODEL_REGISTERED,
     RUN_COMPLETED,
@@ -44,6 +43,7 @@ from shared.retraining.operations import (
     ServingOperations,
     parse_model_work,
 )
+from shared.retraining.runner import RetrainingService
 from shared.retraining.runs import TRAINING_RUNS
 from shared.retraining.serving import DeployProgress, ServingDeployer, ServingEndpoint
 from shared.retraining.snapshots import export_snapshot
@@ -177,7 +177,8 @@ class RetrainingCoordinator:
             return existing
         model = RegisteredModel(name=name, version=version, registry=str(data.get("registry") or "azureml"),
                                 uri=str(data.get("modelUri") or f"azureml:{name}:{version}"))
-        operation = ServingOperation(id=operation_id, model=model, dataset_id=str(tags.get("dataset_ids") or "") or None)
+        dataset_id = str(tags.get("dataset_ids") or "") or None
+        operation = ServingOperation(id=operation_id, model=model, dataset_id=dataset_id)
         return await self._advance(operation, await self._serving().begin(model))
 
     async def _advance(self, operation: ServingOperation, progress: DeployProgress) -> ServingOperation:

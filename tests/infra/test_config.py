@@ -124,3 +124,14 @@ def test_load_through_the_pulumi_runtime_reports_typos(pulumi_config, stack_valu
     pulumi_config(values)
     with pytest.raises(ConfigError, match="llmops:gpuMaxNode: unknown key"):
         load_stack_config()
+
+
+def test_http_concurrency_follows_the_measured_cpu_per_request_and_memory() -> None:
+    from infra.config import FunctionAppConfig
+
+    default = FunctionAppConfig()
+    assert default.http_concurrency() == 40  # 1 vCPU x 0.7 x 1000 / 52 ms x 3 s
+    # twice the CPU (4,096 MB) serves twice as many; the bare gateway (~1 ms) is capped at Flex's maximum
+    assert FunctionAppConfig(instance_memory_mb=4096).http_concurrency() == 81
+    assert FunctionAppConfig(cpu_ms_per_request=1.0).http_concurrency() == 1000
+    assert FunctionAppConfig(http_per_instance_concurrency=8).http_concurrency() == 8

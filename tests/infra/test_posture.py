@@ -96,6 +96,10 @@ def test_function_app_posture(platform: ProgramRun):
     assert flex["scaleAndConcurrency"]["alwaysReady"] == [
         {"name": "http", "instanceCount": platform.config.function_app.always_ready_http}
     ]
+    scale = flex["scaleAndConcurrency"]
+    assert (scale["instanceMemoryMB"], scale["maximumInstanceCount"]) == (2048, 100)
+    # 1 vCPU x 0.7 / 52 ms per request = 13.5 req/s, each waiting ~3 s on the model: 40 in flight
+    assert scale["triggers"] == {"http": {"perInstanceConcurrency": 40}}
     plan = platform.one("web:AppServicePlan").inputs
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     for basic_auth in ("web:WebAppFtpAllowed", "web:WebAppScmAllowed"):

@@ -40,8 +40,31 @@ async def handler(request: web.Request) -> web.StreamResponse:
         return web.Response(text="upstream broke", status=500)
     if case == "bad-json":
         return web.Response(text="{not json", content_type="application/json")
+    if case.startswith("stream"):
+        return await stream(request, case)
     await asyncio.sleep(2)  # "slow"
     return web.json_response({})
+
+
+CHUNKS = [{"id": "c", "choices": [{"index": 0, "delta": {"content": f"part {i} "}, "finish_reason": None}]}
+          for i in range(5)]
+
+
+async def stream(request: web.Request, case: str) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(b": a comment line\n\n")
+    for i, chunk in enumerate(CHUNKS):
+        if case == "stream-error" and i == 2:
+            await response.write(b'data: {"error": {"code": "server_error", "message": "overloaded"}}\n\n')
+            return response
+        if case == "stream-cut" and i == 2:
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        await response.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+    await response.write(b"data: [DONE]\n\n")
+    return response
 
 
 @pytest.fixture
@@ -130,3 +153,33 @@ async def test_a_closed_port_is_a_retryable_connection_error() -> None:
     finally:
         await backends.of(dep).close()
     assert caught.value.code == "connection" and caught.value.retryable and caught.value.status is None
+
+
+async def read_stream(backends: ModelBackends, dep: Deployment, case: str) -> tuple[list[Any], BackendError | None]:
+    chunks: list[Any] = []
+    try:
+        async for chunk in await backends.chat_stream(dep, {"messages": [{"role": "user", "content": case}]}):
+            chunks.append(chunk)
+    except BackendError as exc:
+        return chunks, exc
+    return chunks, None
+
+
+async def test_a_stream_is_the_servers_events_and_its_failures_are_backend_errors(server: str) -> None:
+    backends = ModelBackends(timeout_s=5, connect_timeout_s=1)
+    dep = deployment(server)
+    try:
+        chunks, error = await read_stream(backends, dep, "stream")
+        sent = SEEN[-1]["body"]
+        cut_chunks, cut = await read_stream(backends, dep, "stream-cut")
+        error_chunks, failed = await read_stream(backends, dep, "stream-error")
+        with pytest.raises(BackendError) as refused:  # an error status raises when the stream is opened
+            await backends.chat_stream(dep, {"messages": [{"role": "user", "content": "429"}]})
+    finally:
+        await backends.of(dep).close()
+    assert error is None and chunks == CHUNKS
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert cut_chunks == CHUNKS[:2] and cut is not None and cut.code == "stream_interrupted" and not cut.retryable
+    assert error_chunks == CHUNKS[:2] and failed is not None and failed.code == "server_error"
+    assert failed.message == "overloaded"
+    assert (refused.value.status, refused.value.headers["retry-after"], refused.value.retryable) == (429, "5", True)
