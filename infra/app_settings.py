@@ -93,6 +93,7 @@ class AppSettingsInputs:
     language_endpoint: pulumi.Input[str] | None  # None: no Language account, PII stays local
     embedding_model_dir: str  # relative to the app root: where `llmops package` puts all-MiniLM-L6-v2
     azureml: AzureMLTarget
+    trace_sampling_ratio: float = 1.0  # share of traces kept (monitoring.traceSamplingRatio)
 
 
 def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_version: str) -> str:
@@ -145,8 +146,10 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
         ),
     )
     _setting("default_deployment", inputs.default_deployment)
-    # --- telemetry
+    # --- telemetry: Entra ID ingestion (local auth is off), every trace kept unless sampling is configured
     _setting("applicationinsights_connection_string", inputs.app_insights_connection_string)
+    _setting("applicationinsights_authentication_string", "Authorization=AAD")
+    _setting("telemetry_sampling_ratio", f"{inputs.trace_sampling_ratio:g}")
     # --- response cache: vectors in Cosmos DB (DiskANN), embeddings from the embeddings-tier deployment
     _setting("cache_vector_store", "cosmos")
     embeddings = next((d for d in inputs.deployments if d.tier == "embeddings"), None)

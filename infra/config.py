@@ -39,6 +39,8 @@ TIERS: tuple[str, ...] = ("small", "frontier", "embeddings")
 UpgradePolicy = Literal["onceCurrentVersionExpired", "onceNewDefaultVersionAvailable", "noAutoUpgrade"]
 # Within this many days of a version's retirement, preview warns.
 RETIREMENT_WARNING_DAYS = 60
+ObjectId = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                           pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -217,7 +219,10 @@ class BudgetConfig(_Section):
 
 
 class AlertsConfig(_Section):
-    latency_p95_ms: float = Field(default=800.0, gt=0)
+    # p95 of the time to first token of streamed chat requests (what a user waits for; a whole stream's
+    # duration depends on the answer's length), and p95 of the gateway's own overhead.
+    ttft_p95_ms: float = Field(default=2000.0, gt=0, alias="ttftP95Ms")
+    overhead_p95_ms: float = Field(default=50.0, gt=0, alias="overheadP95Ms")
     error_5xx_percent: float = Field(default=5.0, gt=0, le=100, alias="error5xxPercent")
     guardrail_violation_percent: float = Field(default=10.0, gt=0, le=100)
     # Alert when at least this many retraining runs failed in the last day.
@@ -235,6 +240,8 @@ class AlertsConfig(_Section):
 
 class MonitoringConfig(_Section):
     log_retention_days: int = Field(default=30, ge=30, le=730)
+    # Share of traces kept (1 = all). Below 1, kept spans carry ItemCount and the workbook weights by it.
+    trace_sampling_ratio: float = Field(default=1.0, gt=0, le=1)
 
 
 class KeyVaultConfig(_Section):
@@ -252,6 +259,10 @@ class StackConfig(_Section):
     # as stacks created before suffixes had them).
     name_suffix: str | None = Field(default=None, pattern=r"^[a-z0-9]{0,5}$")
     owners: tuple[Email, ...] = Field(min_length=1)
+    # Entra ID object ids of the operators' group (or users): they get Cosmos DB's data role, so that
+    # `llmops tenants|keys|prompts ...` works against the deployed platform with their own login.
+    # (az ad group show --group "LLMOps operators" --query id -o tsv)
+    operators: tuple[ObjectId, ...] = Field(min_length=1)
     tags: dict[str, str] = Field(default_factory=dict)
     openai: OpenAIConfig
     function_app: FunctionAppConfig = FunctionAppConfig()

@@ -17,6 +17,7 @@ from infra.components.app import DEAD_LETTER_CONTAINER, App, AppArgs
 from infra.components.code import Code, CodeArgs, deploy_command
 from infra.components.common import Placement
 from infra.components.data import Data, DataArgs
+from infra.components.diagnostics import Diagnostics, DiagnosticsArgs
 from infra.components.ml import ML, DeadLetter, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.observability import Observability, ObservabilityArgs
@@ -86,6 +87,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                     content_safety_endpoint=ai.content_safety_endpoint,
                     language_endpoint=ai.language_endpoint,
                     embedding_model_dir=MODEL_ARCHIVE_DIR,
+                    trace_sampling_ratio=cfg.monitoring.trace_sampling_ratio,
                     # The ML component comes later; its names are fixed by infra.naming.
                     azureml=AzureMLTarget(
                         subscription_id=client.subscription_id,
@@ -120,6 +122,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
         RoleGrant("storage-blob-owner", "Storage Blob Data Owner", app.storage_account.id),
         RoleGrant("storage-queue-contributor", "Storage Queue Data Contributor", app.storage_account.id),
         RoleGrant("ml-data-scientist", "AzureML Data Scientist", ml.workspace.id),
+        RoleGrant("telemetry-publisher", "Monitoring Metrics Publisher", monitoring.app_insights.id),
         # Event Grid dead-letters undeliverable model events into the app's storage, as the topic's identity
         RoleGrant(
             "ml-events-dead-letter",
@@ -152,6 +155,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             cosmos_database=database,
             key_vault_retention_days=cfg.key_vault.soft_delete_retention_days,
             key_vault_purge_protection=cfg.key_vault.purge_protection,
+            operators=cfg.operators,
         ),
     )
 
@@ -192,6 +196,10 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             app_insights=monitoring.app_insights,
         ),
     )
+
+    diagnostics_of = {"cosmos": data.account.id, "openai": ai.openai.id, "content-safety": ai.content_safety.id,
+                      "key-vault": security.key_vault.id, "function-app": app.function_app.id}
+    Diagnostics("diagnostics", DiagnosticsArgs(workspace_id=monitoring.workspace.id, resources=diagnostics_of))
 
     outputs.update(
         {

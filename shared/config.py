@@ -116,6 +116,14 @@ class TelemetrySettings(BaseModel):
     telemetry_local_exporter: Literal["file", "console", "none"] = "file"
     # Prompt and completion text never goes to telemetry unless this is switched on.
     telemetry_capture_content: bool = False
+    # Share of traces kept (fixed-percentage sampling; kept spans carry ItemCount = 1/ratio, which the
+    # workbook weights by). The distro's default would keep 5 traces per second and undercount panels.
+    telemetry_sampling_ratio: float = Field(default=1.0, gt=0, le=1)
+    # "Authorization=AAD": Application Insights has local auth off; telemetry is sent with an Entra ID
+    # token of the app's managed identity (the Functions host reads the same setting).
+    applicationinsights_authentication_string: str | None = Field(
+        default=None, validation_alias=AliasChoices("APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+    )
     service_name: str = Field(
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )

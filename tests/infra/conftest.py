@@ -300,7 +300,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     root = make_function_app_tree(tmp_path_factory.mktemp("repo"))
     values = dev_stack_values()
     values["tags"] = {"cost-center": "ai-platform", "team": "llmops"}
-    values["alerts"] = {**values["alerts"], "latencyP95Ms": 750, "error5xxPercent": 3.5}
+    values["alerts"] = {**values["alerts"], "ttftP95Ms": 750, "error5xxPercent": 3.5}
     values["ml"] = {**values["ml"], "regressionSet": "azureml:llmops-regression-set:1"}
     values["functionApp"] = {**values["functionApp"], "packagePath": str(root / "dist" / "function-app.zip")}
     return run_program(values, "test", root)

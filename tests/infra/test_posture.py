@@ -166,6 +166,8 @@ def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: 
         (FUNCTION_APP, "Storage Blob Data Owner", storage),
         (FUNCTION_APP, "Storage Queue Data Contributor", storage),
         (FUNCTION_APP, "AzureML Data Scientist", workspace),  # submits pipelines, deploys candidates
+        # telemetry with Entra ID: Application Insights has local auth off
+        (FUNCTION_APP, "Monitoring Metrics Publisher", platform.one("applicationinsights:Component").id),
         (GPU_CLUSTER, "AzureML Data Scientist", workspace),  # the register step, as the compute's identity
         # Event Grid's topic dead-letters undeliverable model events, into that one container only
         (EVENT_TOPIC, "Storage Blob Data Contributor",
@@ -203,10 +205,14 @@ def test_role_assignment_names_are_stable_guids(platform: ProgramRun):
 
 def test_cosmos_data_role_is_scoped_to_the_database(platform: ProgramRun):
     cosmos_id = platform.one("cosmosdb:DatabaseAccount").id
-    assignment = platform.one("cosmosdb:SqlResourceSqlRoleAssignment").inputs
-    assert assignment["roleDefinitionId"] == f"{cosmos_id}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
-    assert assignment["scope"] == f"{cosmos_id}/dbs/llmops"
-    assert assignment["principalId"] == FUNCTION_APP
+    assignments = {a.name: a.inputs for a in platform.of_type("cosmosdb:SqlResourceSqlRoleAssignment")}
+    for assignment in assignments.values():
+        assert assignment["roleDefinitionId"] == f"{cosmos_id}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
+        assert assignment["scope"] == f"{cosmos_id}/dbs/llmops"
+    assert assignments["role-cosmos-data-contributor"]["principalId"] == FUNCTION_APP
+    # and each operator, so that the CLI works against the deployed platform with their own login
+    assert {assignments[f"role-cosmos-operator-{i}"]["principalId"] for i in range(len(platform.config.operators))
+            } == set(platform.config.operators)
 
 
 @pytest.mark.parametrize("scope_pattern", [r"^/subscriptions/[^/]+$", r"^/subscriptions/[^/]+/resourceGroups/[^/]+$"])
