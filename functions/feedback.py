@@ -24,7 +24,8 @@ async def submit_feedback(req: Request) -> Response:
 
 
 @bp.function_name("curate_feedback")
-# A batch whose request records are not written yet (they are batched) is delivered again.
+# A failed batch (the store unreachable) is delivered again; feedback whose request record is not
+# written yet is deferred by curation itself and retried by the sweep, never stalling the batch.
 @bp.retry(strategy="exponential_backoff", max_retry_count="8", minimum_interval="00:00:02",
           maximum_interval="00:01:00")
 @bp.cosmos_db_trigger(arg_name="documents", connection="COSMOS", database_name="%LLMOPS_COSMOS_DATABASE%",

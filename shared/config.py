@@ -14,6 +14,7 @@ conventions so that the same app setting serves both the Functions bindings and 
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,12 @@ class RequestLogSettings(BaseModel):
     request_log_flush_interval_s: float = Field(default=0.5, gt=0)
     request_log_batch_size: int = Field(default=200, gt=0)
     request_log_ttl_days: int = Field(default=90, gt=0)
+    # The local journal (shared/request_journal.py): "interval" fsyncs every flush interval (a killed
+    # process loses nothing, a lost machine at most that interval), "always" per record, "never" leaves it
+    # to the OS. Unset folder: <data_dir>/request_journal (in Azure: the instance's local temp storage).
+    request_log_fsync: Literal["always", "interval", "never"] = "interval"
+    request_log_journal_dir: Path | None = None
+    request_log_drain_interval_s: float = Field(default=30.0, gt=0)
 
 
 class RoutingSettings(BaseModel):
@@ -347,6 +354,15 @@ class Settings(
     @property
     def resolved_sqlite_path(self) -> Path:
         return self.sqlite_path or self.data_dir / "llmops.sqlite3"
+
+    @property
+    def request_journal_dir(self) -> Path:
+        """In Azure the instance's local temp storage (writable, not shared, gone with the instance)."""
+        if self.request_log_journal_dir is not None:
+            return self.request_log_journal_dir
+        if self.environment == "azure":
+            return Path(tempfile.gettempdir()) / "llmops" / "request_journal"
+        return self.data_dir / "request_journal"
 
     @property
     def telemetry_dir(self) -> Path:

@@ -137,9 +137,10 @@ class Platform:
         backends = ModelBackends(timeout_s=settings.backend_timeout_s,
                                  connect_timeout_s=settings.backend_connect_timeout_s,
                                  managed_identity_client_id=settings.azure_client_id)
-        request_log = RequestLog(store, spill_path=settings.data_dir / "request_log.spill.jsonl",
+        request_log = RequestLog(store, journal_dir=settings.request_journal_dir,
                                  flush_interval_s=settings.request_log_flush_interval_s,
-                                 batch_size=settings.request_log_batch_size)
+                                 batch_size=settings.request_log_batch_size, fsync=settings.request_log_fsync,
+                                 drain_interval_s=settings.request_log_drain_interval_s)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
         limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)

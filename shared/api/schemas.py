@@ -119,8 +119,26 @@ def _param_of(error: ErrorDetails) -> str:
     return out
 
 
-def decode_json_object(raw: bytes) -> dict[str, Any]:
-    """Parse a JSON request body that must be an object."""
+# Deepest nesting of objects and arrays a request body may have: well above any real request (JSON
+# schemas of tools and structured outputs included), far below where serialising the request's record
+# (depth ~250) or a validator's recursion (~960) would fail.
+MAX_JSON_DEPTH = 64
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects/arrays deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def decode_json_object(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """Parse a JSON request body that must be an object, nested at most ``max_depth`` deep."""
     if not raw:
         raise ApiError.bad_request("The request body is empty; expected a JSON object.", code="invalid_json")
     try:
@@ -129,6 +147,10 @@ def decode_json_object(raw: bytes) -> dict[str, Any]:
         raise ApiError.bad_request(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError.bad_request("The request body must be a JSON object.", code="invalid_json")
+    # fewer brackets than the limit cannot nest past it: the walk is only for the rare deep candidate
+    if raw.count(b"{") + raw.count(b"[") > max_depth and json_depth_exceeds(body, max_depth):
+        raise ApiError.bad_request(f"The request body nests objects or arrays deeper than the limit of {max_depth}.",
+                                   code="json_too_deep")
     return body
 
 

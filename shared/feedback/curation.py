@@ -15,6 +15,7 @@ is produced for it (an atomic conditional decrement of the dataset's counter dec
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,13 +32,11 @@ EXAMPLES = "training_examples"
 DATASETS = "datasets"
 
 
-class RequestNotYetRecorded(RuntimeError):
-    """Feedback arrived before its request's log record was written (records are written in batches):
-    the batch should be delivered again shortly. Idempotency makes the redelivery safe."""
-
-
-# Feedback younger than this whose request is missing is retried rather than rejected.
+# Feedback younger than this whose request is missing (its record is not written yet: records are
+# batched, or replayed from a killed instance's journal) is deferred, not rejected: it is marked
+# ``curation_deferred_at`` and the timer's sweep retries it, while the rest of its batch goes on.
 RECORD_GRACE_S = 300.0
+DEFERRED = "curation_deferred_at"
 
 
 class Redactor(Protocol):
@@ -64,6 +63,7 @@ class CurationOutcome:
     removed: int = 0
     duplicates: int = 0
     redactions: int = 0
+    deferred: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     retrain: list[RetrainRequest] = field(default_factory=list)
 
@@ -83,6 +83,11 @@ def _age_s(doc: dict[str, Any]) -> float:
         return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds() if stamp else float("inf")
     except (TypeError, ValueError):
         return float("inf")
+
+
+def _fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document without the store's system properties (``_rid``, ``_etag``, ``_ts`` ...)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
 def _flagged_output(record: dict[str, Any]) -> bool:
@@ -123,7 +128,10 @@ class CurationService:
         record = await self._store.get("request_log", request_id, tenant_id)
         if record is None:
             if _age_s(doc) < RECORD_GRACE_S:
-                raise RequestNotYetRecorded(f"request {request_id} of feedback {doc['id']} is not recorded yet")
+                outcome.deferred += 1
+                if not doc.get(DEFERRED):  # marked once: the mark's own change-feed delivery writes nothing
+                    await self._store.upsert("feedback", {**_fields(doc), DEFERRED: time.time()})
+                return None, None
             outcome.rejected["request_not_found"] += 1
             return None, None
         app_id = record.get("app_id") or doc.get("app_id") or "default"
@@ -241,8 +249,21 @@ class CurationService:
                     "duplicates": 0, "pii_redactions": 0, "new_since_last_run": 0, "runs_requested": 0}
         await self._store.increment(DATASETS, dataset_id, dataset_id, increments, defaults=defaults)
 
+    async def retry_deferred(self) -> CurationOutcome:
+        """Curate again the feedback deferred for a missing request record; each one settled (curated,
+        or rejected once its grace has passed) loses its mark."""
+        outcome = CurationOutcome()
+        for doc in await self._store.query("feedback", [Filter(DEFERRED, ">", 0)], limit=500):
+            before = outcome.deferred
+            await self._curate_one(doc, outcome)
+            if outcome.deferred == before:
+                await self._store.upsert("feedback", {k: v for k, v in _fields(doc).items() if k != DEFERRED})
+        return outcome
+
     async def sweep(self, min_new_examples: int) -> list[RetrainRequest]:
-        """The timer's path: every dataset with at least ``min_new_examples`` new examples gets a run."""
+        """The timer's path: deferred feedback is retried, then every dataset with at least
+        ``min_new_examples`` new examples gets a run."""
+        await self.retry_deferred()
         due = await self._store.query(DATASETS, [Filter("new_since_last_run", ">=", max(1, min_new_examples))])
         requests = []
         for dataset in due:

@@ -80,6 +80,24 @@ def test_invalid_requests(stack: Stack, body, status: int, code: str, param: str
     assert record["error_code"] == code and record["outcome"] == "client_error"
 
 
+def nested_content(depth: int) -> bytes:
+    """A chat body whose message content is an object nested ``depth`` deep (raw bytes: no recursion)."""
+    inner = b'{"a":' * depth + b"1" + b"}" * depth
+    return b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": ' + inner + b"}]}"
+
+
+@pytest.mark.parametrize("depth", [70, 251, 961, 5000])
+def test_json_nested_past_the_limit_is_400_naming_it(stack: Stack, depth: int) -> None:
+    """Why 1 and 6: depth >= 251 made an unserialisable record, >= 961 a 500 (a dependency's recursion)."""
+    response = post(stack, nested_content(depth))
+    error = assert_error(response, 400)
+    assert error["code"] in ("json_too_deep", "invalid_json")  # past orjson's 1024 the parser refuses it
+    if depth < 1024:
+        assert error["code"] == "json_too_deep" and "64" in error["message"]
+    assert_logged(stack, response, 400)  # the request log keeps writing
+    assert post(stack).status_code == 200
+
+
 def test_too_many_messages(stack: Stack) -> None:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}] * 513}
     assert_error(post(stack, body), 400, code="too_many_messages", param="messages")

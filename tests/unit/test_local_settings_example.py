@@ -20,4 +20,5 @@ def test_local_settings_example_is_valid_and_has_no_secrets(monkeypatch) -> None
     settings = Settings()
     registry = load_registry(settings)
     assert settings.store == "sqlite" and registry.default().alias == "gpt-4o-mini"
-    assert [d.tier for d in registry] == ["small", "small", "frontier"]  # two small regions: failover
+    # two small regions (failover), a frontier and a reasoning-family deployment
+    assert [d.tier for d in registry] == ["small", "small", "frontier", "reasoning"]

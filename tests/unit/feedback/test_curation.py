@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -135,3 +136,24 @@ def test_minhash_finds_near_duplicates_but_not_templated_neighbours() -> None:
     assert index.duplicate_of("z", dedup.exact_key(neighbour), dedup.minhash(neighbour)) is None
     index.remove("x")
     assert index.duplicate_of("y", dedup.exact_key(edited), dedup.minhash(edited)) is None
+
+
+async def test_an_orphan_feedback_is_deferred_without_stalling_its_batch_then_retried(env) -> None:
+    """Why 3: feedback whose request record is not written yet stalled curation of every tenant for 300 s."""
+    store, curation = env
+    good = await request(store, 1, "Where is my parcel?", "In Paris.")
+    young = datetime.now(UTC).isoformat()
+    orphan = fb(2, "req2", 1.0, created_at=young)
+    await store.upsert("feedback", orphan)
+    outcome = await curation.process([orphan, fb(1, good, 1.0)])  # no exception: the batch goes on
+    assert outcome.accepted == 1 and outcome.deferred == 1 and not outcome.rejected
+    marked = await store.get("feedback", "fb2", "contoso")
+    assert marked["curation_deferred_at"] > 0
+    again = await curation.process([marked])  # the mark's own change-feed delivery writes nothing new
+    assert again.deferred == 1 and (await store.get("feedback", "fb2", "contoso")) == marked
+
+    await request(store, 2, "What does the X200 cost?", "It costs $99.")  # the record lands (replayed)
+    await curation.sweep(min_new_examples=100)
+    examples = await store.query("training_examples", {"dataset_id": "contoso.crm"})
+    assert {e["feedback_id"] for e in examples} == {"fb1", "fb2"}
+    assert "curation_deferred_at" not in (await store.get("feedback", "fb2", "contoso"))

@@ -1,0 +1,104 @@
+"""Why 3: ``kill -9`` under load must lose no acknowledged request record (the billing and audit record).
+
+An ``llmops serve`` worker answers a steady stream of chat requests and is killed with SIGKILL in the
+middle of it, with a long flush interval so that many answered records are only in its journal. A
+second worker on the same data folder replays that journal at start; every request that got a 200
+must then be in the request log, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from llmops.devhost import SIMULATOR_KEY, local_deployments
+from shared.auth import KeyService
+from shared.store.sqlite import SqliteDocumentStore
+from shared.tenants import TenantDirectory
+from tests.support.services import free_port, running_process
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+MESSAGES = [{"role": "user", "content": "Say something short."}]
+BODY = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 8}
+LOAD_S = 3.0
+
+
+def serve(port: int, env: dict[str, str]):
+    return running_process([sys.executable, "-m", "llmops", "serve", "--port", str(port)], port, env=env,
+                           timeout_s=90)
+
+
+async def provision(path: Path) -> str:
+    store = SqliteDocumentStore(path)
+    await store.open()
+    try:
+        tenants = TenantDirectory(store, ttl_s=0)
+        await tenants.ensure_app("durable", "app")
+        return (await KeyService(store, tenants, cache_ttl_s=0).create_key("durable", "app")).key
+    finally:
+        await store.close()
+
+
+async def logged_ids(path: Path) -> list[str]:
+    store = SqliteDocumentStore(path)
+    await store.open()
+    try:
+        return [r["id"] for r in await store.query("request_log", {"tenant_id": "durable"})]
+    finally:
+        await store.close()
+
+
+async def load_then_kill(url: str, key: str, proc) -> list[str]:
+    """Requests from 16 clients for LOAD_S seconds; SIGKILL mid-stream. The ids that got a 200."""
+    acknowledged: list[str] = []
+    stop_at = time.monotonic() + LOAD_S
+
+    async def client_loop(client: httpx2.AsyncClient) -> None:
+        while time.monotonic() < stop_at + 2:
+            try:
+                response = await client.post(f"{url}/api/v1/chat/completions",
+                                             headers={"authorization": f"Bearer {key}"}, json=BODY)
+            except httpx2.HTTPError:
+                return  # the worker is gone
+            if response.status_code == 200:
+                acknowledged.append(response.headers["x-request-id"])
+
+    async def killer() -> None:
+        await asyncio.sleep(LOAD_S)
+        proc.send_signal(signal.SIGKILL)
+
+    async with httpx2.AsyncClient(timeout=10) as client:
+        await asyncio.gather(killer(), *(client_loop(client) for _ in range(16)))
+    return acknowledged
+
+
+def test_kill_9_under_load_loses_no_acknowledged_record(tmp_path) -> None:
+    sim_port, port = free_port(), free_port()
+    db = tmp_path / "llmops.sqlite3"
+    env = {"LLMOPS_DATA_DIR": str(tmp_path), "LLMOPS_STORE": "sqlite",
+           "LLMOPS_DEPLOYMENTS_JSON": json.dumps(local_deployments(f"http://127.0.0.1:{sim_port}")),
+           "LLMOPS_TELEMETRY_LOCAL_EXPORTER": "none", "LLMOPS_REQUEST_LOG_FLUSH_INTERVAL_S": "2",
+           "LLMOPS_REQUEST_LOG_BATCH_SIZE": "5000"}
+    key = asyncio.run(provision(db))
+    simulator = [sys.executable, "-m", "llmops", "simulator", "--port", str(sim_port), "--latency", "zero",
+                 "--api-key", SIMULATOR_KEY]
+    with running_process(simulator, sim_port):
+        with serve(port, env) as proc:
+            acknowledged = asyncio.run(load_then_kill(f"http://127.0.0.1:{port}", key, proc))
+            assert proc.wait(10) == -signal.SIGKILL
+        assert len(acknowledged) > 50, "the load never got going"
+        before = set(asyncio.run(logged_ids(db)))
+        assert len(before) < len(acknowledged), "the kill came after every record was stored: no test"
+        with serve(port, env):  # a new worker on the same folder replays the dead one's journal at start
+            pass
+    stored = asyncio.run(logged_ids(db))
+    missing = set(acknowledged) - set(stored)
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged records lost"
+    assert len(stored) == len(set(stored))
