@@ -40,3 +40,11 @@ def test_every_data_plane_resource_sends_logs_and_metrics_to_the_workspace(platf
         assert setting["metrics"] == [{"category": "AllMetrics", "enabled": True}]
     assert settings["openai"]["resourceUri"] == next(r.id for r in platform.of_type("cognitiveservices:Account")
                                                      if r.inputs["kind"] == "OpenAI")
+
+
+def test_the_request_log_spills_under_the_temp_dir_not_the_read_only_app_root(platform, deployed_settings):
+    import tempfile
+    from pathlib import Path
+
+    journal = deployed_settings(platform).request_journal_dir
+    assert journal.is_absolute() and Path(tempfile.gettempdir()) in journal.parents
