@@ -8,7 +8,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 class OperatorCredential:
     """What DefaultAzureCredential yields after `az login`: bearer tokens for the scopes asked for."""
 
-    instances: list[OperatorCredential] = []
+    instances: ClassVar[list[OperatorCredential]] = []
 
     def __init__(self, **_: Any) -> None:
         self.scopes: list[str] = []
