@@ -238,6 +238,14 @@ class AlertsConfig(_Section):
         return self
 
 
+class NetworkConfig(_Section):
+    # Flex VNet integration and private endpoints for Cosmos DB, Azure OpenAI, Content Safety (and
+    # Language) and the app's storage; public network access off on each. Deploy and administer from
+    # inside the network (or a peered one) once it is on.
+    private: bool = False
+    address_space: str = Field(default="10.60.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/(1[6-9]|2[0-3])$")
+
+
 class MonitoringConfig(_Section):
     log_retention_days: int = Field(default=30, ge=30, le=730)
     # Share of traces kept (1 = all). Below 1, kept spans carry ItemCount and the workbook weights by it.
@@ -271,6 +279,7 @@ class StackConfig(_Section):
     budget: BudgetConfig
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    network: NetworkConfig = NetworkConfig()
     key_vault: KeyVaultConfig = KeyVaultConfig()
 
     @field_validator("ml")

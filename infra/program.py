@@ -20,6 +20,7 @@ from infra.components.data import Data, DataArgs
 from infra.components.diagnostics import Diagnostics, DiagnosticsArgs
 from infra.components.ml import ML, DeadLetter, MLArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.network import OPENAI_ZONE, Network, NetworkArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig, retirement_warnings
@@ -47,7 +48,9 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
     client = authorization.get_client_config_output()
 
     group = resources.ResourceGroup("rg", resource_group_name=names.resource_group, location=cfg.location, tags=tags)
-    placement = Placement(resource_group_name=group.name, location=cfg.location, tags=tags, names=names)
+    placement = Placement(resource_group_name=group.name, location=cfg.location, tags=tags, names=names,
+                          private_network=cfg.network.private)
+    net = Network("network", NetworkArgs(placement, cfg.network.address_space)) if cfg.network.private else None
 
     monitoring = Monitoring(
         "monitoring",
@@ -73,6 +76,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             always_ready_http=cfg.function_app.always_ready_http,
             maximum_instances=cfg.function_app.maximum_instances,
             instance_memory_mb=cfg.function_app.instance_memory_mb,
+            subnet_id=net.app_subnet_id if net is not None else None,
             http_per_instance_concurrency=cfg.function_app.http_concurrency(),
             app_settings=lambda storage_account_name: build_app_settings(
                 AppSettingsInputs(
@@ -197,6 +201,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
         ),
     )
 
+    if net is not None:
+        private_endpoints(net, data, ai, app)
     diagnostics_of = {"cosmos": data.account.id, "openai": ai.openai.id, "content-safety": ai.content_safety.id,
                       "key-vault": security.key_vault.id, "function-app": app.function_app.id}
     Diagnostics("diagnostics", DiagnosticsArgs(workspace_id=monitoring.workspace.id, resources=diagnostics_of))
@@ -229,6 +235,17 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
     if ai.language is not None:
         outputs.update({"languageAccount": ai.language.name, "languageEndpoint": ai.language_endpoint})
     return outputs
+
+
+def private_endpoints(net: Network, data: Data, ai: AI, app: App) -> None:
+    """The data plane the Function App reaches, each through its private endpoint."""
+    net.private_endpoint("cosmos", data.account.id, "Sql")
+    net.private_endpoint("openai", ai.openai.id, "account", OPENAI_ZONE)
+    net.private_endpoint("content-safety", ai.content_safety.id, "account")
+    if ai.language is not None:
+        net.private_endpoint("language", ai.language.id, "account")
+    for service in ("blob", "queue", "table"):  # the host's storage and the app's queues
+        net.private_endpoint(f"storage-{service}", app.storage_account.id, service)
 
 
 def name_suffix(cfg: StackConfig) -> str | pulumi.Output[str]:

@@ -30,6 +30,8 @@ class AppArgs:
     http_per_instance_concurrency: int
     # Built once the storage account exists (the settings name it): account name -> settings.
     app_settings: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]]
+    # Flex Consumption VNet integration (llmops:network.private): the delegated subnet's id
+    subnet_id: pulumi.Input[str] | None = None
 
 
 class App(pulumi.ComponentResource):
@@ -59,6 +61,7 @@ class App(pulumi.ComponentResource):
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
             allow_shared_key_access=False,  # Entra ID only: the host and our code use the managed identity
+            public_network_access=p.public_access,
             default_to_o_auth_authentication=True,
             allow_blob_public_access=False,
             allow_cross_tenant_replication=False,
@@ -103,6 +106,7 @@ class App(pulumi.ComponentResource):
             server_farm_id=self.plan.id,
             https_only=True,
             client_affinity_enabled=False,
+            virtual_network_subnet_id=args.subnet_id,
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=web.SiteConfigArgs(
                 app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in sorted(settings.items())],
