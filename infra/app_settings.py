@@ -94,6 +94,9 @@ class AppSettingsInputs:
     embedding_model_dir: str  # relative to the app root: where `llmops package` puts all-MiniLM-L6-v2
     azureml: AzureMLTarget
     trace_sampling_ratio: float = 1.0  # share of traces kept (monitoring.traceSamplingRatio)
+    # Entra ID client tokens (llmops:entraAudience): the directory and the gateway's app registration
+    entra_tenant_id: pulumi.Input[str] | None = None
+    entra_audience: str | None = None
 
 
 def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_version: str) -> str:
@@ -150,6 +153,10 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     _setting("applicationinsights_connection_string", inputs.app_insights_connection_string)
     _setting("applicationinsights_authentication_string", "Authorization=AAD")
     _setting("telemetry_sampling_ratio", f"{inputs.trace_sampling_ratio:g}")
+    # --- client apps may present Entra ID access tokens beside API keys (shared/entra_auth.py)
+    if inputs.entra_audience and inputs.entra_tenant_id is not None:
+        _setting("entra_tenant_id", inputs.entra_tenant_id)
+        _setting("entra_audience", inputs.entra_audience)
     # --- response cache: vectors in Cosmos DB (DiskANN), embeddings from the embeddings-tier deployment
     _setting("cache_vector_store", "cosmos")
     embeddings = next((d for d in inputs.deployments if d.tier == "embeddings"), None)

@@ -37,8 +37,6 @@ TIERS: tuple[str, ...] = ("small", "frontier", "embeddings")
 # How a deployment moves to a new model version: at the current version's retirement (never stranded on
 # a retired version), as soon as Azure names a new default, or never (pinned: you upgrade it yourself).
 UpgradePolicy = Literal["onceCurrentVersionExpired", "onceNewDefaultVersionAvailable", "noAutoUpgrade"]
-# Within this many days of a version's retirement, preview warns.
-RETIREMENT_WARNING_DAYS = 60
 ObjectId = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                                            pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -280,6 +278,9 @@ class StackConfig(_Section):
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     network: NetworkConfig = NetworkConfig()
+    # Client apps may also authenticate with Entra ID access tokens for this app registration (its
+    # Application ID URI, e.g. api://llmops-gateway); app roles "llmops:<tenant>/<app>" name the caller.
+    entra_audience: str | None = Field(default=None, pattern=r"^(api://\S+|[0-9a-fA-F-]{36})$")
     key_vault: KeyVaultConfig = KeyVaultConfig()
 
     @field_validator("ml")
@@ -316,23 +317,6 @@ def _current_models(catalog: ModelCatalog, family: str, today: dt.date) -> str:
     current = sorted(f"{name} {version}" for name, entry in catalog.models.items() if entry.family == family
                      for version, lifecycle in entry.versions.items() if not lifecycle.retired_on(today))
     return ", ".join(current[:4]) or "none in the catalog: update it (infra/README.md)"
-
-
-def retirement_warnings(cfg: StackConfig, today: dt.date | None = None) -> list[str]:
-    """Deployments whose version retires soon, or that will not move on by themselves (preview warns)."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    catalog = load_catalog()
-    out = []
-    for index, d in enumerate(cfg.openai.deployments):
-        lifecycle = catalog.version(d.model, d.version)
-        key = f"{NAMESPACE}:openai.deployments.{index}"
-        if lifecycle and lifecycle.retirement and (lifecycle.retirement - today).days <= RETIREMENT_WARNING_DAYS:
-            out.append(f"{key}.version: {d.model} {d.version} retires on {lifecycle.retirement}; "
-                       f"move to a newer version before then")
-        if d.upgrade == "noAutoUpgrade":
-            out.append(f"{key}.upgrade: noAutoUpgrade pins {d.model} {d.version}; at its retirement the "
-                       f"deployment stops answering unless you upgrade it")
-    return out
 
 
 def parse_stack_config(raw: Mapping[str, Any], *, stack: str = "dev", today: dt.date | None = None) -> StackConfig:

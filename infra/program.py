@@ -23,7 +23,8 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import OPENAI_ZONE, Network, NetworkArgs
 from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
-from infra.config import ConfigError, StackConfig, retirement_warnings
+from infra.config import ConfigError, StackConfig
+from infra.model_checks import retirement_warnings
 from infra.naming import SUFFIX_LENGTH, Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -92,6 +93,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
                     language_endpoint=ai.language_endpoint,
                     embedding_model_dir=MODEL_ARCHIVE_DIR,
                     trace_sampling_ratio=cfg.monitoring.trace_sampling_ratio,
+                    entra_tenant_id=client.tenant_id,
+                    entra_audience=cfg.entra_audience,
                     # The ML component comes later; its names are fixed by infra.naming.
                     azureml=AzureMLTarget(
                         subscription_id=client.subscription_id,

@@ -72,6 +72,12 @@ class AuthSettings(BaseModel):
     """Client authentication (shared/auth.py)."""
 
     auth_cache_ttl_s: float = Field(default=30.0, ge=0)
+    # Entra ID access tokens from client apps (shared/entra_auth.py): the gateway's app registration
+    # (audience, e.g. api://llmops-gateway) in this directory; app roles "llmops:<tenant>/<app>" name
+    # the caller. Signing keys: the tenant's JWKS (default Entra's discovery URL; a file:// path offline).
+    entra_tenant_id: str | None = None
+    entra_audience: str | None = None
+    entra_jwks_url: str | None = None
 
 
 class RequestLogSettings(BaseModel):

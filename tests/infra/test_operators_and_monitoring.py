@@ -48,3 +48,19 @@ def test_the_request_log_spills_under_the_temp_dir_not_the_read_only_app_root(pl
 
     journal = deployed_settings(platform).request_journal_dir
     assert journal.is_absolute() and Path(tempfile.gettempdir()) in journal.parents
+
+
+def test_entra_client_tokens_are_configured_from_the_stack(tmp_path, stack_values, deployed_settings):
+    from tests.infra.conftest import TENANT, make_function_app_tree, run_program
+
+    root = make_function_app_tree(tmp_path)
+    values = stack_values()
+    values["entraAudience"] = "api://llmops-gateway"
+    values["functionApp"] = {**values["functionApp"], "packagePath": str(root / "dist" / "function-app.zip")}
+    settings = deployed_settings(run_program(values, "test", root))
+    assert (settings.entra_tenant_id, settings.entra_audience) == (TENANT, "api://llmops-gateway")
+
+
+def test_without_an_audience_only_api_keys_are_accepted(platform, deployed_settings):
+    settings = deployed_settings(platform)
+    assert settings.entra_audience is None and settings.entra_tenant_id is None
