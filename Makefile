@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 EXTRAS ?= dev,test,infra,train
 
-.PHONY: install services run test lint bench clean package
+.PHONY: install services browser run test lint bench clean package
 
 install: $(VENV)/.installed
 
@@ -24,11 +24,18 @@ tests/services/node_modules/.installed: tests/services/package.json tests/servic
 	cd tests/services && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium for the dashboard's browser test (Debian's package); skipped with a message where
+# it cannot be installed (no apt-get or not root), and the test then skips saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "Chromium not installed: tests/e2e/test_dashboard_browser.py will be skipped"
+
 run: install
 	$(VENV)/bin/llmops dev
 
 # mypy first (strict on shared/ and functions/, see [tool.mypy]), then the suite (warnings are errors).
-test: install services
+test: install services browser
 	$(PY) -m mypy
 	$(PY) -m pytest -q
 

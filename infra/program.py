@@ -25,6 +25,7 @@ from infra.components.observability import Observability, ObservabilityArgs
 from infra.components.security import RoleGrant, Security, SecurityArgs
 from infra.config import ConfigError, StackConfig
 from infra.model_checks import retirement_warnings
+from infra.monitor_alerts import monitor_alert_rules
 from infra.naming import SUFFIX_LENGTH, Names
 from llmops.packaging import MODEL_ARCHIVE_DIR
 from shared import queues
@@ -198,7 +199,7 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             placement,
             workspace_id=monitoring.workspace.id,
             action_group_id=monitoring.action_group.id,
-            rules=alert_rules(cfg.alerts, cfg.budget),
+            rules=alert_rules(cfg.alerts, cfg.budget) + monitor_alert_rules(cfg.alerts),
             severity=cfg.alerts.severity,
             app_insights=monitoring.app_insights,
         ),
@@ -230,6 +231,8 @@ def build_platform(cfg: StackConfig, stack: str, repo_root: Path = REPO_ROOT) ->
             "logAnalyticsWorkspace": monitoring.workspace.name,
             "appInsights": monitoring.app_insights.name,
             "workbookUrl": observability.workbook_url,
+            # for `llmops trace` links: LLMOPS_MONITOR_WORKSPACE_ID and LLMOPS_MONITOR_WORKBOOK_URL
+            "logAnalyticsWorkspaceId": monitoring.workspace.id,
             "deployCommand": pulumi.Output.all(group.name, app.function_app.name).apply(
                 lambda args: deploy_command(args[0], args[1], str(package_path))
             ),

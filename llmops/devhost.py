@@ -183,6 +183,7 @@ A CRM question answered from the registered catalog, with citations (x-llmops-ci
   curl -si {base_url}/api/v1/chat/completions -H "Authorization: Bearer $(cat {key_file})" \\
     -H "Content-Type: application/json" -d '{grounded}'
 
+Dashboard: {base_url}/dashboard/   (llmops trace REQUEST_ID tells one request's story)
 Health: {base_url}/api/health   Models: {base_url}/api/v1/models   Telemetry: {get_settings().telemetry_dir}/
 Press Ctrl-C to stop.
 """
@@ -192,10 +193,15 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     apply_local_defaults(data_dir, simulator_url)
     simulator = make_server(build_simulator(latency=latency, api_key=SIMULATOR_KEY), "127.0.0.1", simulator_port)
-    gateway = make_server(gateway_app(), host, port)
+    app = gateway_app()
+    gateway = make_server(app, host, port)
     stop_on_signals(simulator, gateway)
     platform = await Platform.create(get_settings())
     set_platform(platform)
+    from llmops.dashboard.app import dashboard_app  # the operators' page beside the API (llmops dashboard)
+
+    app.mount("/dashboard", dashboard_app(platform.store, platform.settings,
+                                          breakers=platform.gateway.failover.breakers.states))
     events = event_runtime(platform)
     platform.event_sink = events.publish_event
     try:

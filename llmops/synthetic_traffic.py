@@ -44,6 +44,7 @@ class TrafficModel:
     overhead_ms: float = 6.0  # median (log-normal)
     ttft_ms: float = 220.0
     stream_share: float = 0.5
+    cache_hit_share: float = 0.15
     error_rate: float = 0.01
     rate_limited: float = 0.01
     refusal_rate: float = 0.03
@@ -89,6 +90,7 @@ def generate(start: float, end: float, *, model: TrafficModel | None = None, shi
             up = rng.random() < m.feedback_score
             feedback.append({"id": f"fb-{seed}-{index}", "tenant_id": tenant_id, "app_id": app_id,
                              "request_app_id": app_id, "request_id": records[-1]["id"],
+                             "deployment": records[-1]["deployment"], "cache": records[-1]["cache"],
                              "rating": "up" if up else "down", "score": 1.0 if up else 0.0,
                              "created_at": records[-1]["created_at"], "ts": ts})
 
@@ -113,14 +115,15 @@ def _record(m: TrafficModel, rng: np.random.Generator, ts: float, request_id: st
         "created_at": _iso(ts), "requested_model": "auto", "deployment": "gpt-4o-mini", "tier": "small",
         "status": status, "outcome": "ok" if status == 200 else ("rate_limited" if status == 429 else "internal_error"),
         "streamed": streamed, "latency_ms": round(overhead + backend, 3), "overhead_ms": round(overhead, 3),
-        "backend_latency_ms": round(backend, 3), "cache": "miss",
+        "backend_latency_ms": round(backend, 3), "cache": "hit-exact" if rng.random() < m.cache_hit_share else "miss",
         "cost_usd": round((prompt_tokens + completion_tokens) * m.cost_per_1k_tokens / 1000, 8) if status < 400 else 0,
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "cached_tokens": 0,
                   "total_tokens": prompt_tokens + completion_tokens},
         "route": {"mode": "auto", "tier": "small", "reason": "simple", "plan": ["gpt-4o-mini"]},
         "attempts": [{"deployment": "gpt-4o-mini", "latency_ms": round(backend, 3), "status": status}],
-        "guardrails": [{"check": "pii", "stage": "input", "score": round(float(rng.random() * 0.3), 4),
-                        "threshold": 0.5, "action": "pass"}],
+        "guardrails": [_pii_verdict(rng), {"check": "topics", "stage": "input", "threshold": 0.5,
+                                           "score": 0.9 if topic == "travel" else 0.1,
+                                           "action": "flag" if topic == "travel" else "pass"}],
         "finish_reasons": ["stop"] if status == 200 else [],
         "topic": topic,
     }
@@ -132,6 +135,13 @@ def _record(m: TrafficModel, rng: np.random.Generator, ts: float, request_id: st
         record["_prompt_vector"] = topic_vector(topic, rng)
         record["_answer_vector"] = topic_vector("refusal" if refused else topic, rng)
     return record
+
+
+def _pii_verdict(rng: np.random.Generator, redacted_share: float = 0.05) -> dict[str, Any]:
+    redacted = rng.random() < redacted_share
+    score = 0.9 if redacted else round(float(rng.random() * 0.3), 4)
+    return {"check": "pii", "stage": "input", "score": score, "threshold": 0.5,
+            "action": "redact" if redacted else "pass"}
 
 
 def _iso(epoch: float) -> str:

@@ -43,12 +43,14 @@ class RequestLog:
         max_buffer: int = 50_000,
         fsync: FsyncPolicy = "interval",
         drain_interval_s: float = 30.0,
+        ttl_s: int | None = None,
     ) -> None:
         self._store = store
         self.journal = Journal(journal_dir, fsync=fsync)
         self._interval = flush_interval_s
         self._batch_size = batch_size
         self._max_buffer = max_buffer
+        self._ttl_s = ttl_s  # retention: Cosmos DB's per-item TTL (SQLite honours it on read)
         self._drain_interval_s = drain_interval_s
         self._buffer: list[tuple[RequestRecord, Segment | None]] = []
         self._generation = 0  # bumped when the buffer is dropped to the journal (over max_buffer)
@@ -64,6 +66,8 @@ class RequestLog:
     def record(self, record: RequestRecord) -> None:
         """Journal and queue a record (must carry ``id`` and ``tenant_id``). Never raises: a record that
         cannot be serialised is dead-lettered, and the journal failing (disk full) is logged."""
+        if self._ttl_s is not None:
+            record.setdefault("ttl", self._ttl_s)
         try:
             line = encode(record)
         except PoisonRecordError as exc:

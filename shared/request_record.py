@@ -82,6 +82,7 @@ class RequestRecord(TypedDict, total=False):
     overhead_ms: float  # latency minus the time spent waiting for model backends
     cost_usd: float
     trace_id: str  # the span's trace id (32 hex): Application Insights' OperationId
+    ttl: int  # retention in seconds (LLMOPS_REQUEST_LOG_TTL_DAYS): Cosmos DB's per-item TTL
     # -- the request's parameters -----------------------------------------------------------
     max_tokens: int | None
     temperature: float | None

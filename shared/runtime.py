@@ -140,7 +140,8 @@ class Platform:
         request_log = RequestLog(store, journal_dir=settings.request_journal_dir,
                                  flush_interval_s=settings.request_log_flush_interval_s,
                                  batch_size=settings.request_log_batch_size, fsync=settings.request_log_fsync,
-                                 drain_interval_s=settings.request_log_drain_interval_s)
+                                 drain_interval_s=settings.request_log_drain_interval_s,
+                                 ttl_s=settings.request_log_ttl_days * 86400)
         await request_log.start()
         telemetry = telemetry or setup_telemetry(settings)
         limits = UsageLimits(store, default_output_tokens=settings.limits_default_output_tokens)
@@ -163,6 +164,7 @@ class Platform:
                           guardrails=partial(RequestGuardrails, guardrails), prompts=prompts,
                           cache=build_gateway_cache(settings, store),
                           orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
+        telemetry.observe_breakers(gateway.failover.breakers.states)
         health = HealthService(store, deployments, backends)
         feedback = FeedbackService(store, request_log, telemetry,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))

@@ -19,7 +19,12 @@ from infra.components.common import COMPONENT_PREFIX, Placement
 WORKBOOK_PATH = Path(__file__).resolve().parent.parent / "workbook" / "gateway.workbook.json"
 
 
-def load_workbook(path: Path = WORKBOOK_PATH) -> dict[str, Any]:
+def load_workbook(path: Path | None = None) -> dict[str, Any]:
+    """The workbook built from the panel list (``infra.workbook_build``), or a JSON file's."""
+    if path is None:
+        from infra.workbook_build import build_workbook
+
+        return build_workbook()
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 # Command-group modules under llmops.cli, in the order ``llmops --help`` lists them.
 
 GROUPS: tuple[str, ...] = ("server", "access", "package", "pipeline", "costs", "loop", "guard", "prompts", "cache",
-                          "sources", "trace")
+                          "sources", "trace", "dashboard")
 
 
 def build_parser() -> argparse.ArgumentParser:

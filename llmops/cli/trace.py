@@ -16,10 +16,10 @@ import json
 import sys
 from typing import Any
 
-from llmops.cli._services import CliServices, run_with_services
+from llmops.cli._services import run_with_services
 from shared.config import get_settings
 from shared.observability.story import azure_links, render_story, request_story
-from shared.store import Filter
+from shared.store import DocumentStore, Filter
 
 NOT_FOUND_EXIT = 2
 
@@ -32,24 +32,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trace.set_defaults(func=_trace)
 
 
-async def find_record(services: CliServices, request_id: str, tenant: str | None) -> dict[str, Any] | None:
+async def find_story(store: DocumentStore, request_id: str, tenant: str | None = None
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """The request's record, the feedback on it and the business events about it (same tenant)."""
     filters = [Filter("id", "=", request_id)]
     if tenant:
         filters.append(Filter("tenant_id", "=", tenant))
-    rows = await services.store.query("request_log", filters, limit=1)
-    return rows[0] if rows else None
+    rows = await store.query("request_log", filters, limit=1)
+    if not rows:
+        return None
+    about = [Filter("tenant_id", "=", rows[0]["tenant_id"]), Filter("request_id", "=", request_id)]
+    return rows[0], await store.query("feedback", about), await store.query("business_events", about)
 
 
 def _trace(args: argparse.Namespace) -> int:
-    record = run_with_services(lambda services: find_record(services, args.request_id, args.tenant))
-    if record is None:
+    found = run_with_services(lambda services: find_story(services.store, args.request_id, args.tenant))
+    if found is None:
         where = f" for tenant {args.tenant!r}" if args.tenant else ""
         print(f"llmops: error: no request {args.request_id!r} in the request log{where}", file=sys.stderr)
         return NOT_FOUND_EXIT
+    record, feedback, events = found
     settings = get_settings()
     links = azure_links(record["id"], record.get("trace_id"), workspace_resource_id=settings.monitor_workspace_id,
                         workbook_url=settings.monitor_workbook_url)
-    sections = request_story(record)
+    sections = request_story(record, feedback=feedback, events=events)
     if args.json:
         story = {s.title: dict(s.rows) for s in sections}
         public = {k: v for k, v in record.items() if not k.startswith("_")}

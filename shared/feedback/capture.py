@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from shared.observability.telemetry import Telemetry
 from shared.request_log import RequestLog
 from shared.store import ConflictError, DocumentStore, PreconditionFailedError
 
+log = logging.getLogger(__name__)
 CONTAINER = "feedback"
 _CONTENT_FIELDS = ("rating", "comment", "corrected_answer", "tags")
 
@@ -103,6 +105,7 @@ class FeedbackService:
             "request_id": feedback.request_id,
             "request_app_id": request.get("app_id"),
             "deployment": request.get("deployment"),
+            "cache": request.get("cache"),  # feedback on cached answers measures the cache's precision
             "user": user,
             "rating": feedback.rating,
             "score": score,
@@ -114,9 +117,14 @@ class FeedbackService:
             "version": 1,
         }
         stored, changed = await self._write(doc)
+        if changed:  # a log record (AppTraces in Azure) carries the app, which metrics may not
+            log.info("feedback", extra={n.LLMOPS_TENANT: principal.tenant_id,
+                                        n.LLMOPS_APP: doc.get("request_app_id") or principal.app_id or "",
+                                        n.LLMOPS_REQUEST_ID: feedback.request_id, n.LLMOPS_FEEDBACK_VALUE: score})
         if changed and self._telemetry is not None:
             self._telemetry.histogram(n.METRIC_FEEDBACK_SCORE, score,
-                                      {n.LLMOPS_DEPLOYMENT: doc.get("deployment") or ""})
+                                      {n.LLMOPS_DEPLOYMENT: doc.get("deployment") or "",
+                                       n.LLMOPS_CACHE_STATUS: doc.get("cache") or "miss"})
         return {"id": stored["id"], "object": "feedback", "request_id": feedback.request_id,
                 "status": "accepted", "version": stored["version"], "duplicate": not changed}
 

@@ -109,8 +109,8 @@ class MonitorRunner:
 
     def emit(self, doc: Mapping[str, Any]) -> None:
         dims = {n.LLMOPS_MONITOR: doc["monitor"], n.LLMOPS_MONITOR_STATUS: doc["status"]}
-        if self._telemetry is not None and doc.get("value") is not None:
-            self._telemetry.histogram(n.METRIC_MONITOR_VALUE, float(doc["value"]), dims)
+        if self._telemetry is not None:  # a no_data run is plotted at 0 under its own status: seen, never an alarm
+            self._telemetry.histogram(n.METRIC_MONITOR_VALUE, float(doc.get("value") or 0.0), dims)
         if doc["status"] == ALARM:
             if self._telemetry is not None:
                 self._telemetry.count(n.METRIC_MONITOR_ALARMS, 1, {n.LLMOPS_MONITOR: doc["monitor"]})

@@ -71,6 +71,7 @@ LLMOPS_GUARDRAIL_ACTION = "llmops.guardrail.action"
 LLMOPS_GUARDRAIL_STAGE = "llmops.guardrail.stage"  # input | output
 LLMOPS_LIMIT_KIND = "llmops.limit.kind"  # rpm | tpm | budget
 LLMOPS_FEEDBACK_RATING = "llmops.feedback.rating"
+LLMOPS_FEEDBACK_VALUE = "llmops.feedback.value"  # the rating on a 0..1 scale, on feedback log records
 LLMOPS_RETRAINING_STATUS = "llmops.retraining.status"
 LLMOPS_BUSINESS_EVENT = "llmops.business.event"  # task_completed | escalated_to_human | conversion | ...
 LLMOPS_MONITOR = "llmops.monitor"  # a drift monitor's name (shared/monitoring/definitions.py)
@@ -90,8 +91,9 @@ METRIC_COST = "llmops.gateway.cost"  # counter USD, per deployment
 METRIC_CACHE_LOOKUPS = "llmops.cache.lookups"  # counter: llmops.cache.status
 METRIC_GUARDRAIL_VERDICTS = "llmops.guardrail.verdicts"  # counter: check, action, stage
 METRIC_RATE_LIMITED = "llmops.ratelimit.rejections"  # counter: llmops.limit.kind
-METRIC_FEEDBACK_SCORE = "llmops.feedback.score"  # histogram 0..1, per deployment
+METRIC_FEEDBACK_SCORE = "llmops.feedback.score"  # histogram 0..1, per deployment and cache status
 METRIC_RETRAINING_RUNS = "llmops.retraining.runs"  # counter: llmops.retraining.status
+METRIC_BREAKER_STATE = "llmops.routing.breaker.state"  # gauge per deployment: 0 closed, 1 half open, 2 open
 METRIC_BUSINESS_EVENTS = "llmops.business.events"  # counter: llmops.business.event, deployment
 METRIC_MONITOR_VALUE = "llmops.monitor.value"  # histogram: a monitor's statistic per run (monitor, status)
 METRIC_MONITOR_ALARMS = "llmops.monitor.alarms"  # counter: monitor runs that alarmed (llmops.monitor)
@@ -109,6 +111,7 @@ ALL_METRICS: tuple[str, ...] = (
     METRIC_RATE_LIMITED,
     METRIC_FEEDBACK_SCORE,
     METRIC_RETRAINING_RUNS,
+    METRIC_BREAKER_STATE,
     METRIC_BUSINESS_EVENTS,
     METRIC_MONITOR_VALUE,
     METRIC_MONITOR_ALARMS,

@@ -12,7 +12,7 @@ events, and the workbook's request panel (parameter ``RequestId``).
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,8 +77,10 @@ def _ms(value: Any) -> str | None:
     return None if value is None else f"{float(value):.1f} ms"
 
 
-def request_story(record: Mapping[str, Any]) -> list[Section]:
-    """The record as ordered sections of (label, value) rows; absent facts are left out."""
+def request_story(record: Mapping[str, Any], *, feedback: Sequence[Mapping[str, Any]] = (),
+                  events: Sequence[Mapping[str, Any]] = ()) -> list[Section]:
+    """The record as ordered sections of (label, value) rows, then what users said about the answer and
+    what the app reported came of it; absent facts are left out."""
     summary = Section("request")
     for label, key in (("id", "id"), ("tenant", "tenant_id"), ("app", "app_id"), ("operation", "operation"),
                        ("received", "created_at"), ("status", "status"), ("outcome", "outcome"),
@@ -134,7 +136,15 @@ def request_story(record: Mapping[str, Any]) -> list[Section]:
     for label, key in (("total", "latency_ms"), ("gateway overhead", "overhead_ms"),
                        ("backend", "backend_latency_ms"), ("first token", "ttft_ms")):
         timings.add(label, _ms(record.get(key)))
-    return [s for s in (summary, route, prompt, guardrails, cache, usage, timings) if s.rows]
+    said = Section("feedback")
+    for doc in feedback:
+        comment = f" \"{doc['comment']}\"" if doc.get("comment") else ""
+        said.add(str(doc.get("user") or "anonymous"), f"{doc.get('rating')} (score {doc.get('score')}){comment}")
+    outcome = Section("business events")
+    for event in events:
+        value = f" value {event['value']}" if event.get("value") is not None else ""
+        outcome.add(str(event.get("type")), f"{event.get('created_at')}{value}")
+    return [s for s in (summary, route, prompt, guardrails, cache, usage, timings, said, outcome) if s.rows]
 
 
 def render_story(sections: list[Section], links: Mapping[str, str]) -> str:

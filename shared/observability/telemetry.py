@@ -10,10 +10,12 @@ recorded only when ``LLMOPS_TELEMETRY_CAPTURE_CONTENT`` is on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -23,6 +25,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared.config import Settings
 from shared.observability import names as n
+from shared.observability.rotation import RotatingFile
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +57,22 @@ class Telemetry:
         self.tracer = trace.get_tracer(n.INSTRUMENTATION_SCOPE, tracer_provider=tracer_provider,
                                        schema_url=f"https://opentelemetry.io/schemas/{n.GENAI_SEMCONV_VERSION}")
         meter = metrics.get_meter(n.INSTRUMENTATION_SCOPE, meter_provider=meter_provider)
+        self._meter = meter
         self.capture_content = capture_content
         self.histograms = {name: meter.create_histogram(name, unit=unit) for name, unit in _HISTOGRAM_UNITS.items()}
         self.counters = {name: meter.create_counter(name, unit=unit) for name, unit in _COUNTER_UNITS.items()}
         self._providers = (tracer_provider, meter_provider)
+        self.files: list[RotatingFile] = []  # the local exporters' files, closed after the providers
+
+    def observe_breakers(self, states: Callable[[], Mapping[str, str]]) -> None:
+        """Report each deployment's circuit-breaker state (this instance's) whenever metrics are collected."""
+        levels = {"closed": 0, "half_open": 1, "open": 2}
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(levels.get(state, 0), {n.LLMOPS_DEPLOYMENT: alias})
+                    for alias, state in states().items()]
+
+        self._meter.create_observable_gauge(n.METRIC_BREAKER_STATE, callbacks=[observe], unit="1")
 
     def histogram(self, name: str, value: float, attributes: Mapping[str, Any]) -> None:
         self.histograms[name].record(value, attributes)
@@ -165,11 +180,14 @@ class Telemetry:
                     provider.shutdown()
                 except Exception:  # exporters may already be closed at interpreter exit
                     log.debug("telemetry provider shutdown failed", exc_info=True)
+        for file in self.files:
+            file.close()
 
 
-def _file(path: Any) -> TextIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "a", encoding="utf-8", buffering=1)
+def _file(path: Path, settings: Settings) -> Any:
+    """A local telemetry file that rotates by size and age (shared/observability/rotation.py)."""
+    return RotatingFile(path, max_bytes=settings.telemetry_max_bytes, max_age_s=settings.telemetry_max_age_s,
+                        backups=settings.telemetry_backups)
 
 
 def _ingestion_credential(settings: Settings) -> dict[str, Any]:
@@ -198,8 +216,8 @@ def setup_telemetry(settings: Settings) -> Telemetry:
     if mode == "none":
         meter_provider = MeterProvider(resource=resource)
     else:
-        span_out = _file(settings.telemetry_dir / "spans.jsonl") if mode == "file" else None
-        metric_out = _file(settings.telemetry_dir / "metrics.jsonl") if mode == "file" else None
+        span_out = _file(settings.telemetry_dir / "spans.jsonl", settings) if mode == "file" else None
+        metric_out = _file(settings.telemetry_dir / "metrics.jsonl", settings) if mode == "file" else None
         span_exporter = (ConsoleSpanExporter(out=span_out, formatter=lambda s: s.to_json(indent=None) + "\n")
                          if span_out else ConsoleSpanExporter())
         tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
@@ -207,4 +225,6 @@ def setup_telemetry(settings: Settings) -> Telemetry:
                            if metric_out else ConsoleMetricExporter())
         meter_provider = MeterProvider(resource=resource, metric_readers=[
             PeriodicExportingMetricReader(metric_exporter, export_interval_millis=15_000)])
-    return Telemetry(tracer_provider, meter_provider, capture_content=settings.telemetry_capture_content)
+    telemetry = Telemetry(tracer_provider, meter_provider, capture_content=settings.telemetry_capture_content)
+    telemetry.files = [f for f in (span_out, metric_out) if f is not None] if mode != "none" else []
+    return telemetry

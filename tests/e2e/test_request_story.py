@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import httpx2
 import openai
 import pytest
 
@@ -26,9 +29,16 @@ def test_trace_tells_the_story_of_a_request(stack: Stack, cli_env, capsys) -> No
     raw = client.chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "Where is my order?"}])
     request_id = raw.headers["x-request-id"]
+    headers = {"authorization": f"Bearer {stack.key}"}
+    said = {"request_id": request_id, "rating": 4, "comment": "quick", "user": "u9"}
+    assert httpx2.post(f"{stack.gateway_url}/api/v1/feedback", headers=headers, json=said).status_code == 202
+    assert httpx2.post(f"{stack.gateway_url}/api/v1/events", headers=headers,
+                       json={"type": "task_completed", "request_id": request_id}).status_code == 202
     stack.flush_log()
     assert main(["trace", request_id]) == 0
     out = capsys.readouterr().out
+    assert "== feedback" in out and re.search(r'u9\s+4 \(score 0\.75\) "quick"', out), out
+    assert "== business events" in out and "task_completed" in out
     record = stack.log_record(request_id)
     assert record is not None and len(record["trace_id"]) == 32
     for expected in (request_id, record["trace_id"], "== route", "attempt 1", "== tokens and cost",

@@ -254,6 +254,7 @@ def test_stack_outputs(platform: ProgramRun):
     assert outputs["gatewayUrl"] == "https://func-llmops-test-k7q2x.azurewebsites.net/api/v1"
     workbook_id = platform.one("applicationinsights:Workbook").id
     assert outputs["workbookUrl"] == f"https://portal.azure.com/#resource{workbook_id}/workbook"
+    assert outputs["logAnalyticsWorkspaceId"] == platform.one("operationalinsights:Workspace").id
     named = (
         "resourceGroup",
         "functionApp",

@@ -97,14 +97,16 @@ async def test_without_exactly_one_gateway_role_the_caller_is_forbidden(director
 
 @pytest.fixture
 async def authenticator(tmp_path: Path, validator) -> AsyncIterator[tuple[Authenticator, str]]:
+    """Keys and tokens side by side, over one store with the contoso/mobile app."""
     store = SqliteDocumentStore(tmp_path / "auth.sqlite3")
     await store.open()
-    tenants = TenantDirectory(store)
-    keys = KeyService(store, tenants)
-    await tenants.ensure_app("contoso", "mobile")
-    key = (await keys.create_key("contoso", "mobile")).key
-    yield Authenticator(keys, tenants, validator), key
-    await store.close()
+    try:
+        directory = TenantDirectory(store, ttl_s=0)
+        await directory.ensure_app("contoso", "mobile")
+        keys = KeyService(store, directory, cache_ttl_s=0)
+        yield Authenticator(keys, directory, validator), (await keys.create_key("contoso", "mobile")).key
+    finally:
+        await store.close()
 
 
 async def test_the_gateway_takes_tokens_and_keys_side_by_side(directory, authenticator):

@@ -1,0 +1,1 @@
+"""The local dashboard (``llmops dashboard``) and the self-contained report (``llmops report``)."""
