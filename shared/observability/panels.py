@@ -69,8 +69,9 @@ CORE_PANELS: tuple[Panel, ...] = (
         f"by {_GRAIN}",
         "| render timechart")),
     Panel("time-to-first-token", "Time to first token p50 / p95 (ms)", "infrastructure", "timechart", _lines(
-        _metric(n.METRIC_TIME_TO_FIRST_CHUNK),
-        f"| summarize mean_ms = 1000.0 * sum(Sum) / sum(ItemCount), max_ms = 1000.0 * max(Max) by {_GRAIN}",
+        _CHAT, f"| where tobool({_p(n.LLMOPS_STREAMED)})", f"| extend ttft_ms = todouble({_p(n.LLMOPS_TTFT_MS)})",
+        "| where isnotnull(ttft_ms)",
+        f"| summarize p50 = percentilew(ttft_ms, ItemCount, 50), p95 = percentilew(ttft_ms, ItemCount, 95) by {_GRAIN}",
         "| render timechart")),
     Panel("tokens-per-second", "Output tokens per second (per answer, mean)", "infrastructure", "timechart", _lines(
         _CHAT, f"| extend tps = 1000.0 * toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)}) / DurationMs",
