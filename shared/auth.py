@@ -89,13 +89,15 @@ def _is_active(doc: Mapping[str, Any], now: datetime) -> bool:
 
 class KeyService:
     """Authenticates requests and manages keys. Positive and negative lookups are cached for
-    ``cache_ttl_s`` seconds, so a revocation takes effect within that time on every instance."""
+    ``cache_ttl_s`` seconds, so a revocation takes effect within that time on every instance; a key's
+    expiry is kept with its cached entry and enforced to the second."""
 
     def __init__(self, store: DocumentStore, tenants: TenantDirectory, *, cache_ttl_s: float = 30.0) -> None:
         self._store = store
         self._tenants = tenants
         self._ttl = cache_ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # digest -> (cached until, monotonic; the principal or None; its key's expiry, epoch seconds or None)
+        self._cache: dict[str, tuple[float, Principal | None, float | None]] = {}
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal | None:
         key = presented_key(headers)
@@ -103,17 +105,20 @@ class KeyService:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
-            principal = cached[1]
+            principal, expires = cached[1], cached[2]
+            if expires is not None and expires <= time.time():  # expiry holds to the second, cached or not
+                principal = None
         else:
             doc = await self._store.get("api_keys", digest, digest)
             stored_hash = doc["id"] if doc else _DUMMY_HASH
             matches = hmac.compare_digest(stored_hash, digest)
-            principal = None
+            principal, expires = None, None
             if doc is not None and matches and _is_active(doc, _now()):
                 principal = Principal(doc["tenant_id"], doc["app_id"], doc["key_id"])
+                expires = datetime.fromisoformat(doc["expires_at"]).timestamp() if doc.get("expires_at") else None
             if len(self._cache) > 100_000:  # bound memory under a flood of random keys
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl, principal)
+            self._cache[digest] = (now + self._ttl, principal, expires)
         return principal if key is not None else None
 
     async def create_key(self, tenant_id: str, app_id: str, *, name: str | None = None,

@@ -66,6 +66,8 @@ class RequestSettings(BaseModel):
 
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_messages: int = Field(default=512, gt=0)
+    # A request body not received whole within this is refused (408), so a slow client cannot hold it.
+    body_read_timeout_s: float = Field(default=20.0, gt=0)
 
 
 class AuthSettings(BaseModel):
@@ -175,6 +177,8 @@ class CacheSettings(BaseModel):
     cache_enabled: bool = True
     cache_ttl_s: int = Field(default=3600, gt=0)
     cache_max_entries: int = Field(default=100_000, gt=0)  # per process (in-process tiers) and per scope
+    # memory of each in-process tier (exact, semantic), per process: oldest entries go first past it
+    cache_max_bytes: int = Field(default=256 << 20, gt=0)
     # Semantic hits: the vector lookup keeps candidates at or above this cosine similarity, then the
     # verifier scores each (query, cached question) pair; a hit needs score >= the threshold.
     cache_semantic_candidate_floor: float = Field(default=0.80, ge=0, le=1)

@@ -165,10 +165,11 @@ class Platform:
                           cache=build_gateway_cache(settings, store),
                           orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
         telemetry.observe_breakers(gateway.failover.breakers.states)
-        health = HealthService(store, deployments, backends)
-        feedback = FeedbackService(store, request_log, telemetry,
+        health = HealthService(store, deployments, backends, gateway.failover.breakers)
+        redactor = LazyRedactor()  # one PII scanner for feedback capture and curation, loaded on first use
+        feedback = FeedbackService(store, request_log, telemetry, redactor=redactor,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
-        curation = CurationService(store, tenants, LazyRedactor())
+        curation = CurationService(store, tenants, redactor)
         platform = cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
                        health, feedback, curation, rollouts)
         platform_ref.append(platform)

@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.sdk.util import ns_to_iso_str
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
 from shared.config import Settings
 from shared.observability import names as n
@@ -184,6 +186,42 @@ class Telemetry:
             file.close()
 
 
+def _context(context: SpanContext | None) -> dict[str, str] | None:
+    if context is None:
+        return None
+    return {"trace_id": f"0x{trace.format_trace_id(context.trace_id)}",
+            "span_id": f"0x{trace.format_span_id(context.span_id)}", "trace_state": repr(context.trace_state)}
+
+
+class SpanLines:
+    """A span as one compact JSON line, in ``ReadableSpan.to_json``'s shape; the resource is formatted
+    once (``to_json`` serialises and re-parses it for every span: ~8% of a bare request's CPU locally)."""
+
+    def __init__(self) -> None:
+        self._resources: dict[int, tuple[Resource, Any]] = {}
+
+    def __call__(self, span: ReadableSpan) -> str:
+        resource = self._resources.get(id(span.resource))
+        if resource is None or resource[0] is not span.resource:
+            resource = self._resources[id(span.resource)] = (span.resource, orjson.loads(span.resource.to_json()))
+        status: dict[str, str] = {"status_code": span.status.status_code.name}
+        if span.status.description:
+            status["description"] = span.status.description
+        line = {
+            "name": span.name, "context": _context(span.context), "kind": str(span.kind),
+            "parent_id": f"0x{trace.format_span_id(span.parent.span_id)}" if span.parent else None,
+            "start_time": ns_to_iso_str(span.start_time) if span.start_time else None,
+            "end_time": ns_to_iso_str(span.end_time) if span.end_time else None,
+            "status": status, "attributes": dict(span.attributes or {}),
+            "events": [{"name": e.name, "timestamp": ns_to_iso_str(e.timestamp), "attributes": dict(e.attributes or {})}
+                       for e in span.events],
+            "links": [{"context": _context(link.context), "attributes": dict(link.attributes or {})}
+                      for link in span.links],
+            "resource": resource[1],
+        }
+        return orjson.dumps(line, default=str).decode() + "\n"
+
+
 def _file(path: Path, settings: Settings) -> Any:
     """A local telemetry file that rotates by size and age (shared/observability/rotation.py)."""
     return RotatingFile(path, max_bytes=settings.telemetry_max_bytes, max_age_s=settings.telemetry_max_age_s,
@@ -218,8 +256,7 @@ def setup_telemetry(settings: Settings) -> Telemetry:
     else:
         span_out = _file(settings.telemetry_dir / "spans.jsonl", settings) if mode == "file" else None
         metric_out = _file(settings.telemetry_dir / "metrics.jsonl", settings) if mode == "file" else None
-        span_exporter = (ConsoleSpanExporter(out=span_out, formatter=lambda s: s.to_json(indent=None) + "\n")
-                         if span_out else ConsoleSpanExporter())
+        span_exporter = ConsoleSpanExporter(out=span_out, formatter=SpanLines()) if span_out else ConsoleSpanExporter()
         tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
         metric_exporter = (ConsoleMetricExporter(out=metric_out, formatter=lambda m: m.to_json(indent=None) + "\n")
                            if metric_out else ConsoleMetricExporter())
