@@ -120,6 +120,10 @@ class Telemetry:
                 attributes[attribute] = record[key]
         if record.get("finish_reasons"):
             attributes[n.GEN_AI_RESPONSE_FINISH_REASONS] = list(record["finish_reasons"])
+        if record.get("ttft_ms") is not None:
+            attributes[n.LLMOPS_TTFT_MS] = float(record["ttft_ms"])
+        if usage.get("reasoning_tokens"):
+            attributes[n.LLMOPS_REASONING_TOKENS] = int(usage["reasoning_tokens"])
         route = record.get("route") or {}
         if route.get("reason"):
             attributes[n.LLMOPS_ROUTE_REASON] = str(route["reason"])
@@ -224,6 +228,15 @@ def _file(path: Path, settings: Settings) -> Any:
                         backups=settings.telemetry_backups)
 
 
+def _ingestion_credential(settings: Settings) -> dict[str, Any]:
+    """Entra ID ingestion when Application Insights has local auth off (``Authorization=AAD``)."""
+    if "authorization=aad" not in (settings.applicationinsights_authentication_string or "").lower():
+        return {}
+    from azure.identity import ManagedIdentityCredential
+
+    return {"credential": ManagedIdentityCredential(client_id=settings.azure_client_id)}
+
+
 def setup_telemetry(settings: Settings) -> Telemetry:
     """Build the process's telemetry from the settings (Azure Monitor, local files, console or none)."""
     resource = Resource.create({"service.name": settings.service_name})
@@ -232,7 +245,8 @@ def setup_telemetry(settings: Settings) -> Telemetry:
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             configure_azure_monitor(connection_string=settings.applicationinsights_connection_string,
-                                    resource=resource)
+                                    resource=resource, sampling_ratio=settings.telemetry_sampling_ratio,
+                                    **_ingestion_credential(settings))
         return Telemetry(capture_content=settings.telemetry_capture_content)
     tracer_provider = TracerProvider(resource=resource)
     meter_provider: MeterProvider
