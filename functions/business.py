@@ -20,7 +20,8 @@ EVENT_BODY_LIMIT = 16 * 1024
 @bp.route(route="v1/events", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def submit_business_event(req: Request) -> Response:
     platform = await get_platform()
-    return await accept_json(req, platform.auth.authenticate, EVENT_BODY_LIMIT, platform.business_events().submit)
+    return await accept_json(req, platform.auth.authenticate, EVENT_BODY_LIMIT,
+                             platform.business_events().submit, platform.settings.body_read_timeout_s)
 
 
 @bp.function_name("drift_monitors")

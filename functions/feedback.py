@@ -20,7 +20,8 @@ FEEDBACK_BODY_LIMIT = 64 * 1024
 @bp.route(route="v1/feedback", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def submit_feedback(req: Request) -> Response:
     platform = await get_platform()
-    return await accept_json(req, platform.auth.authenticate, FEEDBACK_BODY_LIMIT, platform.feedback.submit)
+    return await accept_json(req, platform.auth.authenticate, FEEDBACK_BODY_LIMIT, platform.feedback.submit,
+                             platform.settings.body_read_timeout_s)
 
 
 @bp.function_name("curate_feedback")

@@ -6,7 +6,7 @@ import azure.functions as func
 import orjson
 from azurefunctions.extensions.http.fastapi import Request, Response
 
-from functions.http import body_reader, error_response, path_segment_after, to_response
+from functions.http import body_of, error_response, path_segment_after, to_response
 from shared.api.errors import ApiError
 from shared.runtime import get_platform
 
@@ -17,7 +17,7 @@ bp = func.Blueprint()
 @bp.route(route="v1/chat/completions", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def chat_completions(req: Request) -> Response:
     platform = await get_platform()
-    return to_response(await platform.gateway.chat(body_reader(req), req.headers))
+    return to_response(await platform.gateway.chat(body_of(req, platform), req.headers))
 
 
 @bp.function_name("azure_chat_completions")
@@ -28,7 +28,7 @@ async def azure_chat_completions(req: Request) -> Response:
     the deployment segment is the model alias."""
     platform = await get_platform()
     deployment = req.path_params.get("deployment") or path_segment_after(req.url.path, "deployments")
-    return to_response(await platform.gateway.chat(body_reader(req), req.headers, model=deployment))
+    return to_response(await platform.gateway.chat(body_of(req, platform), req.headers, model=deployment))
 
 
 @bp.function_name("list_models")

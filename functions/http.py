@@ -7,6 +7,7 @@ the whole body and cannot stream.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,10 +20,12 @@ from shared.api.schemas import decode_json_object
 from shared.auth import Principal
 from shared.gateway import Reply, StreamReply
 from shared.gateway.pipeline import BodyReader
+from shared.runtime import Platform
 
 
-def body_reader(request: Request) -> BodyReader:
-    """A reader that refuses bodies over the limit without buffering them (413)."""
+def body_reader(request: Request, timeout_s: float) -> BodyReader:
+    """A reader that refuses bodies over the limit without buffering them (413), and a body still not
+    read whole after ``timeout_s`` (408: a client trickling its body holds a connection no longer)."""
 
     async def read(limit: int) -> bytes:
         declared = request.headers.get("content-length")
@@ -34,14 +37,24 @@ def body_reader(request: Request) -> BodyReader:
                 raise ApiError.bad_request("Invalid Content-Length header.", code="invalid_header") from None
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError.too_large(limit)
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError.too_large(limit)
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise ApiError(408, f"The request body was not received within {timeout_s:g} s.",
+                           code="request_timeout") from None
         return b"".join(chunks)
 
     return read
+
+
+def body_of(request: Request, platform: Platform) -> BodyReader:
+    """The request's body reader, with the platform's read timeout."""
+    return body_reader(request, platform.settings.body_read_timeout_s)
 
 
 def to_response(reply: Reply) -> Response:
@@ -63,11 +76,12 @@ def path_segment_after(path: str, marker: str) -> str:
 
 
 async def accept_json(req: Request, authenticate: Callable[[Any], Awaitable[Any]], limit: int,
-                      submit: Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]]) -> Response:
+                      submit: Callable[[Principal, dict[str, Any]], Awaitable[dict[str, Any]]],
+                      read_timeout_s: float) -> Response:
     """Authenticate, read a capped JSON object, hand it to the core; 202 with its answer, or the error."""
     try:
         caller = await authenticate(req.headers)
-        body = decode_json_object(await body_reader(req)(limit))
+        body = decode_json_object(await body_reader(req, read_timeout_s)(limit))
         result = await submit(caller.principal, body)
     except ApiError as error:
         return error_response(error)

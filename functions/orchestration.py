@@ -8,7 +8,7 @@ import azure.functions as func
 import orjson
 from azurefunctions.extensions.http.fastapi import Request, Response
 
-from functions.http import body_reader, error_response, path_segment_after, to_response
+from functions.http import body_of, error_response, path_segment_after, to_response
 from shared.api.errors import ApiError
 from shared.api.schemas import decode_json_object
 from shared.runtime import get_platform
@@ -20,7 +20,7 @@ bp = func.Blueprint()
 @bp.route(route="v1/embeddings", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def embeddings(req: Request) -> Response:
     platform = await get_platform()
-    return to_response(await platform.gateway.embeddings(body_reader(req), req.headers))
+    return to_response(await platform.gateway.embeddings(body_of(req, platform), req.headers))
 
 
 @bp.function_name("azure_embeddings")
@@ -29,7 +29,7 @@ async def azure_embeddings(req: Request) -> Response:
     """Azure OpenAI's route shape: the deployment segment is the embeddings model alias."""
     platform = await get_platform()
     deployment = req.path_params.get("deployment") or path_segment_after(req.url.path, "deployments")
-    return to_response(await platform.gateway.embeddings(body_reader(req), req.headers, model=deployment))
+    return to_response(await platform.gateway.embeddings(body_of(req, platform), req.headers, model=deployment))
 
 
 def _memory_of(platform: Any) -> Any:
@@ -50,7 +50,7 @@ async def create_conversation(req: Request) -> Response:
     platform = await get_platform()
     try:
         caller = await platform.auth.authenticate(req.headers)
-        raw = await body_reader(req)(platform.settings.max_body_bytes)
+        raw = await body_of(req, platform)(platform.settings.max_body_bytes)
         body = decode_json_object(raw) if raw.strip() else {}
         user, metadata = body.get("user"), body.get("metadata") or {}
         if user is not None and not isinstance(user, str):
@@ -116,7 +116,7 @@ async def get_model(req: Request) -> Response:
 @bp.route(route="v1/responses", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 async def responses(req: Request) -> Response:
     platform = await get_platform()
-    return to_response(await platform.gateway.responses(body_reader(req), req.headers))
+    return to_response(await platform.gateway.responses(body_of(req, platform), req.headers))
 
 
 @bp.function_name("azure_responses")
@@ -124,7 +124,7 @@ async def responses(req: Request) -> Response:
 async def azure_responses(req: Request) -> Response:
     """Azure OpenAI's route shape (``AzureOpenAI(...).responses.create``; the model is in the body)."""
     platform = await get_platform()
-    return to_response(await platform.gateway.responses(body_reader(req), req.headers))
+    return to_response(await platform.gateway.responses(body_of(req, platform), req.headers))
 
 
 @bp.function_name("stored_response")

@@ -41,10 +41,15 @@ def serve_routes_of(app: func.FunctionApp) -> None:
     _app, _table = app, None
 
 
+def served_routes() -> list[tuple[str, list[str]]]:
+    """(route, methods) of every HTTP function the app serves (the catch-all aside)."""
+    return http_bindings(_app) if _app is not None else []
+
+
 def route_table() -> RouteTable:
     global _table
     if _table is None:
-        _table = RouteTable(http_bindings(_app) if _app is not None else [])
+        _table = RouteTable(served_routes())
     return _table
 
 

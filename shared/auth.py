@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shared.api.errors import ApiError
 from shared.store import DocumentStore, Filter
@@ -89,13 +89,15 @@ def _is_active(doc: Mapping[str, Any], now: datetime) -> bool:
 
 class KeyService:
     """Authenticates requests and manages keys. Positive and negative lookups are cached for
-    ``cache_ttl_s`` seconds, so a revocation takes effect within that time on every instance."""
+    ``cache_ttl_s`` seconds, so a revocation takes effect within that time on every instance; a key's
+    expiry is kept with its cached entry and enforced to the second."""
 
     def __init__(self, store: DocumentStore, tenants: TenantDirectory, *, cache_ttl_s: float = 30.0) -> None:
         self._store = store
         self._tenants = tenants
         self._ttl = cache_ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # digest -> (cached until, monotonic; the principal or None; its key's expiry, epoch seconds or None)
+        self._cache: dict[str, tuple[float, Principal | None, float | None]] = {}
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal | None:
         key = presented_key(headers)
@@ -103,17 +105,20 @@ class KeyService:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
-            principal = cached[1]
+            principal, expires = cached[1], cached[2]
+            if expires is not None and expires <= time.time():  # expiry holds to the second, cached or not
+                principal = None
         else:
             doc = await self._store.get("api_keys", digest, digest)
             stored_hash = doc["id"] if doc else _DUMMY_HASH
             matches = hmac.compare_digest(stored_hash, digest)
-            principal = None
+            principal, expires = None, None
             if doc is not None and matches and _is_active(doc, _now()):
                 principal = Principal(doc["tenant_id"], doc["app_id"], doc["key_id"])
+                expires = datetime.fromisoformat(doc["expires_at"]).timestamp() if doc.get("expires_at") else None
             if len(self._cache) > 100_000:  # bound memory under a flood of random keys
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl, principal)
+            self._cache[digest] = (now + self._ttl, principal, expires)
         return principal if key is not None else None
 
     async def create_key(self, tenant_id: str, app_id: str, *, name: str | None = None,
@@ -180,15 +185,34 @@ class KeyService:
         return new
 
 
-class Authenticator:
-    """The one authentication entry point of the HTTP API (the same 401/403 rules on every route)."""
+class TokenValidator(Protocol):
+    """Access tokens from an identity provider (``shared.entra_auth``): 401 invalid, 403 no app role."""
 
-    def __init__(self, keys: KeyService, tenants: TenantDirectory) -> None:
+    async def principal(self, token: str) -> Principal: ...
+
+
+def looks_like_jwt(token: str) -> bool:
+    return not token.startswith(KEY_PREFIX) and token.count(".") == 2 and token.startswith("eyJ")
+
+
+class Authenticator:
+    """The one authentication entry point of the HTTP API (the same 401/403 rules on every route):
+    an API key, or (when configured) an Entra ID access token naming the tenant and app by app role."""
+
+    def __init__(self, keys: KeyService, tenants: TenantDirectory, tokens: TokenValidator | None = None) -> None:
         self.keys = keys
         self.tenants = tenants
+        self.tokens = tokens
+
+    async def _principal(self, headers: Mapping[str, str]) -> Principal | None:
+        if self.tokens is not None:
+            token = presented_key(headers)
+            if token is not None and looks_like_jwt(token):
+                return await self.tokens.principal(token)
+        return await self.keys.authenticate(headers)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Caller:
-        principal = await self.keys.authenticate(headers)
+        principal = await self._principal(headers)
         if principal is None:
             raise ApiError.unauthorized()
         app = await self.tenants.app(principal.tenant_id, principal.app_id)

@@ -3,6 +3,10 @@
 Readiness checks run concurrently with a short timeout each and are cached for a few seconds, so
 a load balancer polling ``/api/health`` cannot turn into load on Azure OpenAI. A backend is probed
 with the SDK's ``models.list()`` (a cheap authenticated call that spends no tokens).
+
+The report also says what this instance's traffic has learnt (never cached): each deployment whose
+circuit breaker is not closed, and each pool (tier) with deployments out of it; any of them makes
+the status ``degraded``, a pool with none left ``unavailable``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from shared.backends import ModelBackends
 from shared.deployments import Deployment, DeploymentRegistry
+from shared.routing.breaker import CLOSED, BreakerBoard
 from shared.store import DocumentStore
 
 PROBE_TIMEOUT_S = 3.0
@@ -21,10 +26,12 @@ CACHE_S = 5.0
 
 
 class HealthService:
-    def __init__(self, store: DocumentStore, deployments: DeploymentRegistry, backends: ModelBackends) -> None:
+    def __init__(self, store: DocumentStore, deployments: DeploymentRegistry, backends: ModelBackends,
+                 breakers: BreakerBoard | None = None) -> None:
         self._store = store
         self._deployments = deployments
         self._backends = backends
+        self._breakers = breakers
         self._cached: tuple[float, dict[str, Any]] | None = None
 
     async def _timed(self, probe: Awaitable[object]) -> dict[str, Any]:
@@ -41,6 +48,26 @@ class HealthService:
         await self._backends.probe(deployment)
 
     async def readiness(self) -> dict[str, Any]:
+        report = await self._probed()
+        breakers = {alias: state for alias, state in (self._breakers.states() if self._breakers else {}).items()
+                    if state != CLOSED}
+        if not breakers:
+            return report
+        pools: dict[str, dict[str, Any]] = {}
+        for deployment in self._deployments.chat_deployments():
+            pool = pools.setdefault(deployment.tier, {"deployments": 0, "out": []})
+            pool["deployments"] += 1
+            if deployment.alias in breakers:
+                pool["out"].append(deployment.alias)
+        degraded = {tier: pool for tier, pool in pools.items() if pool["out"]}
+        status = report["status"]
+        if any(len(pool["out"]) == pool["deployments"] for pool in degraded.values()):
+            status = "unavailable"
+        elif status == "ok":
+            status = "degraded"
+        return {**report, "status": status, "breakers": breakers, "degraded_pools": degraded}
+
+    async def _probed(self) -> dict[str, Any]:
         now = time.monotonic()
         if self._cached and self._cached[0] > now:
             return self._cached[1]

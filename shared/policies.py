@@ -9,6 +9,7 @@ on the hot path and reuses the result for as long as the tenant directory serves
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -67,10 +68,12 @@ def validate_section(section: str, raw: Any) -> BaseModel:
 class SectionCache:
     """Parsed sections by the identity of the stored dict (the tenant directory caches those dicts)."""
 
-    def __init__(self, model: type[M], section: str, max_entries: int = 10_000) -> None:
+    def __init__(self, model: type[M], section: str, max_entries: int = 10_000,
+                 parse: Callable[[Any], M] | None = None) -> None:
         self._model = model
         self._section = section
         self._max = max_entries
+        self._parse = parse  # the section's own parser (default: ``parse_section``)
         self._parsed: dict[int, tuple[Any, Any]] = {}
         self.default = model()
 
@@ -80,7 +83,7 @@ class SectionCache:
         hit = self._parsed.get(id(raw))
         if hit is not None and hit[0] is raw:
             return hit[1]
-        parsed = parse_section(self._model, self._section, raw)
+        parsed = self._parse(raw) if self._parse is not None else parse_section(self._model, self._section, raw)
         if len(self._parsed) >= self._max:
             self._parsed.clear()
         self._parsed[id(raw)] = (raw, parsed)  # keeping ``raw`` alive keeps its id from being reused

@@ -154,7 +154,9 @@ class Platform:
         from shared.prompts.resolver import PromptResolver
 
         prompts = PromptResolver(PromptRegistry(store), ttl_s=settings.prompt_cache_ttl_s)
-        auth = Authenticator(keys, tenants)
+        from shared.entra_auth import build_entra_validator
+
+        auth = Authenticator(keys, tenants, build_entra_validator(settings))
         rollouts = RolloutStore(store)
         gateway = Gateway(settings=settings, auth=auth, deployments=deployments, backends=backends,
                           request_log=request_log, telemetry=telemetry, failover=FailoverCaller.from_settings(settings),
@@ -163,10 +165,11 @@ class Platform:
                           cache=build_gateway_cache(settings, store),
                           orchestration=build_orchestration(settings, store, lambda: platform_ref[0].grounding()))
         telemetry.observe_breakers(gateway.failover.breakers.states)
-        health = HealthService(store, deployments, backends)
-        feedback = FeedbackService(store, request_log, telemetry,
+        health = HealthService(store, deployments, backends, gateway.failover.breakers)
+        redactor = LazyRedactor()  # one PII scanner for feedback capture and curation, loaded on first use
+        feedback = FeedbackService(store, request_log, telemetry, redactor=redactor,
                                    lookup_retry_s=min(1.0, 2 * settings.request_log_flush_interval_s))
-        curation = CurationService(store, tenants, LazyRedactor())
+        curation = CurationService(store, tenants, redactor)
         platform = cls(settings, store, tenants, keys, auth, deployments, backends, request_log, telemetry, gateway,
                        health, feedback, curation, rollouts)
         platform_ref.append(platform)

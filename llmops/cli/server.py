@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim = subparsers.add_parser("simulator", help="run the Azure OpenAI simulator")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=7072)
-    sim.add_argument("--deployments", default="gpt-4o-mini,gpt-4o-mini-west,gpt-4o,text-embedding-3-small",
+    sim.add_argument("--deployments", default="gpt-4o-mini,gpt-4o-mini-west,gpt-4o,gpt-5-mini,text-embedding-3-small",
                      help="comma-separated deployment names")
     sim.add_argument("--latency", choices=("realistic", "zero"), default="realistic")
     sim.add_argument("--tpm", type=int, default=None, help="tokens per minute per deployment (default: no limit)")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from shared.store import DocumentStore, Filter, StoreError
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,14 @@ class CachedResponse:
     response: dict[str, Any]
     expires_at: float
     question: str | None = None  # semantic entries: the user turn the answer was for
+
+
+ENTRY_OVERHEAD_BYTES = 512  # the Python objects around an entry's JSON
+
+
+def entry_bytes(response: dict[str, Any], *texts: str | None, extra: int = 0) -> int:
+    """What an in-process entry holds in memory, about: its answer as JSON, its texts, ``extra`` more."""
+    return len(orjson.dumps(response)) + sum(len(t) for t in texts if t) + extra + ENTRY_OVERHEAD_BYTES
 
 
 def valid_entry(doc: dict[str, Any] | None, now: float) -> CachedResponse | None:
@@ -45,21 +55,33 @@ def valid_entry(doc: dict[str, Any] | None, now: float) -> CachedResponse | None
 
 class ExactCache:
     def __init__(
-        self, store: DocumentStore | None, *, max_entries: int, clock: Callable[[], float] = time.time
+        self, store: DocumentStore | None, *, max_entries: int, max_bytes: int = 256 << 20,
+        clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self.max_entries = max_entries
+        self.max_bytes = max_bytes  # the in-process LRU's memory, bounded whatever the answers' size
         self._clock = clock
-        self._lru: OrderedDict[str, tuple[str, CachedResponse]] = OrderedDict()  # key -> (tenant, entry)
+        self._lru: OrderedDict[str, tuple[str, CachedResponse, int]] = OrderedDict()  # key -> (tenant, entry, size)
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._lru)
 
+    def _forget(self, key: str) -> None:
+        dropped = self._lru.pop(key, None)
+        if dropped is not None:
+            self.bytes -= dropped[2]
+
     def _remember(self, tenant_id: str, entry: CachedResponse) -> None:
-        self._lru[entry.entry_id] = (tenant_id, entry)
-        self._lru.move_to_end(entry.entry_id)
-        while len(self._lru) > self.max_entries:
-            self._lru.popitem(last=False)
+        size = entry_bytes(entry.response, entry.question)
+        self._forget(entry.entry_id)
+        if size > self.max_bytes:
+            return
+        self._lru[entry.entry_id] = (tenant_id, entry, size)
+        self.bytes += size
+        while len(self._lru) > self.max_entries or self.bytes > self.max_bytes:
+            self._forget(next(iter(self._lru)))
 
     async def get(self, tenant_id: str, key: str) -> CachedResponse | None:
         now = self._clock()
@@ -68,7 +90,7 @@ class ExactCache:
             if local[0] == tenant_id and local[1].expires_at > now:
                 self._lru.move_to_end(key)
                 return local[1]
-            del self._lru[key]
+            self._forget(key)
         if self.store is None:
             return None
         try:
@@ -104,9 +126,9 @@ class ExactCache:
 
     async def invalidate(self, tenant_id: str, **match: Any) -> int:
         """Drop a tenant's entries whose labels equal ``match`` (e.g. ``prompt_name=...``); returns the count."""
-        for key, (tenant, _) in list(self._lru.items()):
+        for key, (tenant, _, _) in list(self._lru.items()):
             if tenant == tenant_id:
-                del self._lru[key]  # labels are not kept in process: drop the tenant's local entries
+                self._forget(key)  # labels are not kept in process: drop the tenant's local entries
         if self.store is None:
             return 0
         filters = [Filter("tenant_id", "=", tenant_id), *(Filter(k, "=", v) for k, v in match.items())]

@@ -28,7 +28,7 @@ def build_semantic_store(settings: Settings, store: DocumentStore) -> SemanticSt
         if not isinstance(store, CosmosDocumentStore):
             raise ValueError("LLMOPS_CACHE_VECTOR_STORE=cosmos needs LLMOPS_STORE=cosmos")
         return CosmosSemanticStore(store.container_client(SEMANTIC_CACHE))
-    return InProcessSemanticStore(max_entries=settings.cache_max_entries)
+    return InProcessSemanticStore(max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes)
 
 
 def build_response_cache(settings: Settings, store: DocumentStore) -> ResponseCache:
@@ -36,7 +36,7 @@ def build_response_cache(settings: Settings, store: DocumentStore) -> ResponseCa
     embedder = build_embedder(settings)
     return ResponseCache(
         CacheConfig.from_settings(settings),
-        ExactCache(store, max_entries=settings.cache_max_entries),
+        ExactCache(store, max_entries=settings.cache_max_entries, max_bytes=settings.cache_max_bytes),
         build_semantic_store(settings, store),
         embedder,
         build_verifier(settings, embedder),

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from shared.cache.exact import CachedResponse
+from shared.cache.exact import CachedResponse, entry_bytes
 from shared.cache.vector_index import VectorIndex
 
 T = TypeVar("T")
@@ -54,8 +54,12 @@ class SemanticStore(Protocol):
 
 
 class InProcessSemanticStore:
-    def __init__(self, *, max_entries: int, clock: Callable[[], float] = time.time, train_at: int = 4096) -> None:
+    def __init__(self, *, max_entries: int, max_bytes: int = 256 << 20, clock: Callable[[], float] = time.time,
+                 train_at: int = 4096) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes  # answers, questions and vectors, bounded whatever their size
+        self.bytes = 0
+        self._sizes: dict[str, int] = {}
         self._clock = clock
         self._train_at = train_at
         self._indexes: dict[str, VectorIndex] = {}
@@ -76,6 +80,7 @@ class InProcessSemanticStore:
         entry = self._entries.pop(entry_id, None)
         if entry is None:
             return
+        self.bytes -= self._sizes.pop(entry_id, 0)
         key = self._index_key(entry.tenant_id, entry.scope_key)
         index = self._indexes.get(key)
         if index is not None:
@@ -85,13 +90,18 @@ class InProcessSemanticStore:
 
     def add_sync(self, entry: SemanticEntry) -> None:
         self._drop(entry.entry_id)
+        size = entry_bytes(entry.response, entry.question, extra=int(entry.vector.nbytes))
+        if size > self.max_bytes:
+            return
         key = self._index_key(entry.tenant_id, entry.scope_key)
         index = self._indexes.get(key)
         if index is None:
             index = self._indexes[key] = VectorIndex(int(entry.vector.shape[-1]), train_at=self._train_at)
         index.add(entry.entry_id, entry.vector)
         self._entries[entry.entry_id] = entry
-        while len(self._entries) > self.max_entries:
+        self._sizes[entry.entry_id] = size
+        self.bytes += size
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
     def search_sync(

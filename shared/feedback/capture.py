@@ -5,7 +5,8 @@
 and the end ``user``. The request must exist in the caller's tenant (404 otherwise, so one tenant
 cannot probe another's request ids). Feedback is idempotent: its id is derived from tenant, request
 and user, an identical resend changes nothing, an edited resend replaces it (``version`` + 1).
-It is answered 202 only once durably written; the feedback container's change feed then drives
+Free text (``comment``, ``corrected_answer``) is PII-scrubbed with the guardrails' scanner before it is
+stored. It is answered 202 only once durably written; the feedback container's change feed then drives
 curation.
 """
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.api.errors import ApiError
 from shared.auth import Principal
+from shared.feedback.curation import Redactor
 from shared.observability import names as n
 from shared.observability.telemetry import Telemetry
 from shared.request_log import RequestLog
@@ -73,8 +75,9 @@ def feedback_id(tenant_id: str, request_id: str, user: str) -> str:
 
 class FeedbackService:
     def __init__(self, store: DocumentStore, request_log: RequestLog, telemetry: Telemetry | None = None,
-                 *, lookup_retry_s: float = 1.0) -> None:
+                 *, lookup_retry_s: float = 1.0, redactor: Redactor | None = None) -> None:
         self._store = store
+        self._redact = redactor  # the guardrails' PII scanner: free text is scrubbed before it is stored
         self._log = request_log
         self._telemetry = telemetry
         self._lookup_retry_s = lookup_retry_s
@@ -109,8 +112,8 @@ class FeedbackService:
             "user": user,
             "rating": feedback.rating,
             "score": score,
-            "comment": feedback.comment,
-            "corrected_answer": feedback.corrected_answer,
+            "comment": await self._scrubbed(feedback.comment),
+            "corrected_answer": await self._scrubbed(feedback.corrected_answer),
             "tags": sorted(set(feedback.tags)),
             "created_at": now,
             "updated_at": now,
@@ -127,6 +130,12 @@ class FeedbackService:
                                        n.LLMOPS_CACHE_STATUS: doc.get("cache") or "miss"})
         return {"id": stored["id"], "object": "feedback", "request_id": feedback.request_id,
                 "status": "accepted", "version": stored["version"], "duplicate": not changed}
+
+    async def _scrubbed(self, text: str | None) -> str | None:
+        """``text`` with PII replaced by typed placeholders (a worker thread: up to 32k characters)."""
+        if not text or self._redact is None:
+            return text
+        return (await asyncio.to_thread(self._redact, text))[0]
 
     async def _write(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         for _ in range(5):

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict
 from shared.guardrails.verdicts import Action, Finding, Stage
 
 logger = logging.getLogger(__name__)
+# Texts longer than this are scanned in a worker thread: the local detectors are linear, ~1 µs a
+# character, so a long prompt would otherwise hold the event loop (every tenant's requests) for its scan.
+OFF_LOOP_CHARS = 2048
 
 
 class CheckOptions(BaseModel):
@@ -83,7 +86,7 @@ class Check:
         return await self._scan_local(text, ctx)
 
     async def _scan_local(self, text: str, ctx: ScanContext) -> Finding:
-        if self.heavy:
+        if self.heavy or len(text) > OFF_LOOP_CHARS:  # a large text takes the local detectors > 1 ms
             return await asyncio.to_thread(self.scan, text, ctx)
         return self.scan(text, ctx)
 

@@ -8,6 +8,12 @@ connection error) is retried on the same deployment after the wait the backend a
 jitter; a wait longer than ``retry_after_max_wait_s`` is not taken, the next deployment is tried at
 once. A non-retryable failure (a content-filter 400, any other 4xx) ends the request immediately.
 When every deployment of the plan is skipped as unhealthy the request gets a 503.
+
+Breaker verdicts are given when the request is over, so that one request cannot open the breakers
+for every tenant: a failure that the same request met the same way (status and code) on two or more
+deployments is that request's fault (a prompt that makes every model fail or hang), not the
+deployments', and counts against no breaker. Rate limits (429) and connection errors are always the
+deployment's.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from shared.config import RoutingSettings
 from shared.deployments import Deployment
 from shared.request_record import Attempt as AttemptRecord
 from shared.routing.backoff import backoff_s, retry_after_s
-from shared.routing.breaker import BreakerBoard
+from shared.routing.breaker import BreakerBoard, CircuitBreaker
 from shared.routing.router import no_healthy_deployment
 
 T = TypeVar("T")
@@ -76,8 +82,17 @@ class FailoverCaller:
     async def call(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[AttemptRecord],
                    *, what: str = "this request") -> tuple[T, Deployment]:
         """Run ``attempt(deployment, timeout_s)`` along the plan until one succeeds."""
+        deadline = time.perf_counter() + self.retry.request_deadline_s
+        verdicts: list[tuple[CircuitBreaker, str, BackendError]] = []  # failures, judged at the end
+        try:
+            return await self._along(plan, attempt, attempts_log, what, deadline, verdicts)
+        finally:
+            _judge(verdicts)
+
+    async def _along(self, plan: list[Deployment], attempt: Attempt[T], attempts_log: list[AttemptRecord],
+                     what: str, deadline: float, verdicts: list[tuple[CircuitBreaker, str, BackendError]]
+                     ) -> tuple[T, Deployment]:
         retry = self.retry
-        deadline = time.perf_counter() + retry.request_deadline_s
         last_error: BackendError | None = None
         tries = 0
         for deployment in plan:
@@ -99,7 +114,7 @@ class FailoverCaller:
                         breaker.release()
                         raise
                     hint = retry_after_s(error.headers)
-                    breaker.failure(hint)
+                    verdicts.append((breaker, deployment.alias, error))
                     wait = hint if hint is not None else backoff_s(n, retry.backoff_base_s, retry.backoff_max_s,
                                                                    self._rng)
                     if n + 1 >= retry.attempts_per_deployment or wait > retry.retry_after_max_wait_s:
@@ -129,3 +144,22 @@ class FailoverCaller:
         except TimeoutError:
             raise BackendError(deployment.alias, None, f"no answer within {timeout_s:.2f} s", retryable=True,
                                code="timeout") from None
+
+
+def _request_specific(error: BackendError) -> bool:
+    """Could this failure be the request's own doing (rather than a sick deployment's)?"""
+    return error.status != 429 and (error.status is not None or error.is_timeout)
+
+
+def _judge(verdicts: list[tuple[CircuitBreaker, str, BackendError]]) -> None:
+    """Count the request's failures against their breakers, except those it met the same way on two
+    or more deployments; a breaker whose probe is not counted is released for another probe."""
+    seen_on: dict[tuple[int | None, str | None], set[str]] = {}
+    for _, alias, error in verdicts:
+        if _request_specific(error):
+            seen_on.setdefault((error.status, error.code), set()).add(alias)
+    for breaker, _, error in verdicts:
+        if len(seen_on.get((error.status, error.code), ())) >= 2:
+            breaker.release()
+        else:
+            breaker.failure(retry_after_s(error.headers))

@@ -119,6 +119,28 @@ def test_body_over_the_limit_is_413_with_and_without_content_length(stack: Stack
     assert_error(chunked, 413, code="request_too_large")
 
 
+def test_a_body_trickled_slower_than_the_read_timeout_is_408(stack: Stack) -> None:
+    """Why 6: no timeout on reading a slow body (a connection held >= 75 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    settings = stack.platform.settings
+    previous, settings.body_read_timeout_s = settings.body_read_timeout_s, 0.5
+    try:
+        url = urlsplit(stack.gateway_url)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+            conn.sendall(f"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {stack.key}\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\"".encode())
+            started = time.monotonic()
+            reply = conn.recv(65536).decode()
+        assert time.monotonic() - started < 5
+        head, _, body = reply.partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 408"), reply
+        assert orjson.loads(body)["error"]["code"] == "request_timeout"
+    finally:
+        settings.body_read_timeout_s = previous
+
+
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer llmops-wrong", "Basic abc"])
 def test_missing_or_wrong_key_is_401(stack: Stack, header: str | None) -> None:
     headers = {"content-type": "application/json"}

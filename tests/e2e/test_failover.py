@@ -95,7 +95,9 @@ def test_content_filter_is_not_retried_or_failed_over(stack: Stack) -> None:
 
 
 def test_breaker_opens_then_a_pool_without_healthy_deployments_is_a_503(stack: Stack) -> None:
-    stack.control("faults", {"deployment": "*", "error_rate": 1.0, "error_status": 500})
+    # each deployment sick its own way (the same failure on both would be the request's fault: no breaker)
+    stack.control("faults", {"deployment": "gpt-4o-mini", "error_rate": 1.0, "error_status": 500})
+    stack.control("faults", {"deployment": "gpt-4o-mini-west", "error_rate": 1.0, "error_status": 502})
     statuses = []
     for _ in range(4):
         try:
@@ -106,6 +108,23 @@ def test_breaker_opens_then_a_pool_without_healthy_deployments_is_a_503(stack: S
     assert statuses[-1] == (503, "no_healthy_deployment")  # both breakers open: nothing was called
     breakers = stack.platform.gateway.failover.breakers.states()
     assert breakers["gpt-4o-mini"] == "open" and breakers["gpt-4o-mini-west"] == "open"
+    health = httpx2.get(f"{stack.gateway_url}/api/health")  # Why 4: it kept answering "ok"
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert health.json()["breakers"] == {"gpt-4o-mini": "open", "gpt-4o-mini-west": "open"}
+    assert health.json()["degraded_pools"]["small"]["out"] == ["gpt-4o-mini", "gpt-4o-mini-west"]
     stack.control("reset", {})
     stack.reset_breakers()
+    assert complete(stack)[0].headers["x-llmops-deployment"] == "gpt-4o-mini"
+
+
+def test_requests_failing_the_same_way_on_every_deployment_open_no_breaker(stack: Stack) -> None:
+    """Why 4: three requests that make the backend fail gave every tenant ~10 s of 503s."""
+    stack.control("faults", {"deployment": "*", "error_rate": 1.0, "error_status": 500})
+    for _ in range(4):
+        with pytest.raises(openai.APIStatusError) as failed:
+            complete(stack)
+        assert failed.value.status_code == 502
+    assert set(stack.platform.gateway.failover.breakers.states().values()) <= {"closed"}
+    assert httpx2.get(f"{stack.gateway_url}/api/health").json()["status"] == "ok"
+    stack.control("reset", {})
     assert complete(stack)[0].headers["x-llmops-deployment"] == "gpt-4o-mini"

@@ -71,3 +71,15 @@ def test_malformed_feedback(stack: Stack, body, status: int, param: str | None) 
 def test_feedback_needs_a_key(stack: Stack) -> None:
     response = httpx2.post(f"{stack.gateway_url}/api/v1/feedback", json={"request_id": "a", "rating": "up"})
     assert response.status_code == 401
+
+
+def test_feedback_free_text_is_pii_scrubbed_at_capture(stack: Stack) -> None:
+    """Why 6: ``comment`` and ``corrected_answer`` were stored with PII verbatim."""
+    request_id = chat(stack)
+    response = feedback(stack, {"request_id": request_id, "rating": "down", "user": "u-pii",
+                                "comment": "Wrong. Mail me at jane.doe@example.com or call +1 415 555 0100.",
+                                "corrected_answer": "Refunds go to card 4111 1111 1111 1111 within 5 days."})
+    assert response.status_code == 202, response.text
+    stored = stack.call(stack.platform.store.get("feedback", response.json()["id"], "contoso"))
+    assert stored["comment"] == "Wrong. Mail me at <EMAIL_ADDRESS> or call <PHONE_NUMBER>."
+    assert stored["corrected_answer"] == "Refunds go to card <CREDIT_CARD> within 5 days."

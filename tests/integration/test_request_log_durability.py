@@ -9,41 +9,21 @@ must then be in the request log, exactly once.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sys
 import time
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from llmops.devhost import SIMULATOR_KEY, local_deployments
-from shared.auth import KeyService
 from shared.store.sqlite import SqliteDocumentStore
-from shared.tenants import TenantDirectory
-from tests.support.services import free_port, running_process
+from tests.support.services import free_port
+from tests.support.workers import provision, serve, simulator, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MESSAGES = [{"role": "user", "content": "Say something short."}]
 BODY = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 8}
 LOAD_S = 3.0
-
-
-def serve(port: int, env: dict[str, str]):
-    return running_process([sys.executable, "-m", "llmops", "serve", "--port", str(port)], port, env=env,
-                           timeout_s=90)
-
-
-async def provision(path: Path) -> str:
-    store = SqliteDocumentStore(path)
-    await store.open()
-    try:
-        tenants = TenantDirectory(store, ttl_s=0)
-        await tenants.ensure_app("durable", "app")
-        return (await KeyService(store, tenants, cache_ttl_s=0).create_key("durable", "app")).key
-    finally:
-        await store.close()
 
 
 async def logged_ids(path: Path) -> list[str]:
@@ -80,16 +60,10 @@ async def load_then_kill(url: str, key: str, proc) -> list[str]:
 
 
 def test_kill_9_under_load_loses_no_acknowledged_record(tmp_path) -> None:
-    sim_port, port = free_port(), free_port()
-    db = tmp_path / "llmops.sqlite3"
-    env = {"LLMOPS_DATA_DIR": str(tmp_path), "LLMOPS_STORE": "sqlite",
-           "LLMOPS_DEPLOYMENTS_JSON": json.dumps(local_deployments(f"http://127.0.0.1:{sim_port}")),
-           "LLMOPS_TELEMETRY_LOCAL_EXPORTER": "none", "LLMOPS_REQUEST_LOG_FLUSH_INTERVAL_S": "2",
-           "LLMOPS_REQUEST_LOG_BATCH_SIZE": "5000"}
-    key = asyncio.run(provision(db))
-    simulator = [sys.executable, "-m", "llmops", "simulator", "--port", str(sim_port), "--latency", "zero",
-                 "--api-key", SIMULATOR_KEY]
-    with running_process(simulator, sim_port):
+    port, db = free_port(), tmp_path / "llmops.sqlite3"
+    key = asyncio.run(provision(db, "durable"))
+    with simulator() as sim_port:
+        env = worker_env(tmp_path, sim_port, request_log_flush_interval_s="2", request_log_batch_size="5000")
         with serve(port, env) as proc:
             acknowledged = asyncio.run(load_then_kill(f"http://127.0.0.1:{port}", key, proc))
             assert proc.wait(10) == -signal.SIGKILL

@@ -86,12 +86,17 @@ async def test_keys_only_for_existing_apps(services) -> None:
         await services[2].create_key("contoso", "unknown-app")
 
 
-async def test_cache_makes_revocation_effective_after_ttl(tmp_path) -> None:
+async def cached_keys(tmp_path, ttl_s: float) -> tuple[SqliteDocumentStore, TenantDirectory, KeyService]:
+    """A key service caching lookups for ``ttl_s``, with the app contoso/mobile."""
     store = SqliteDocumentStore(tmp_path / "c.sqlite3")
     await store.open()
     tenants = TenantDirectory(store, ttl_s=0)
     await tenants.ensure_app("contoso", "mobile")
-    keys = KeyService(store, tenants, cache_ttl_s=0.2)
+    return store, tenants, KeyService(store, tenants, cache_ttl_s=ttl_s)
+
+
+async def test_cache_makes_revocation_effective_after_ttl(tmp_path) -> None:
+    store, tenants, keys = await cached_keys(tmp_path, 0.2)
     issued = await keys.create_key("contoso", "mobile")
     assert await keys.authenticate(bearer(issued.key)) is not None
     other_instance = KeyService(store, tenants, cache_ttl_s=0)
@@ -110,3 +115,15 @@ async def test_tenant_and_app_names_are_validated(services) -> None:
     await tenants.set_policy("contoso", "crm", "limits", {"requests_per_minute": 5})
     assert (await tenants.app("contoso", "crm")).policy["limits"] == {"requests_per_minute": 5}
     assert (await tenants.app("contoso", "mobile")).policy["limits"] == {"requests_per_minute": 100}
+
+
+async def test_a_cached_key_stops_working_at_its_expiry_not_at_the_cache_ttl(tmp_path) -> None:
+    """Why 5: an expired key kept working for up to the auth cache's 30 s after ``expires_at``."""
+    from datetime import UTC, datetime
+
+    store, _, keys = await cached_keys(tmp_path, 30)
+    issued = await keys.create_key("contoso", "mobile", expires_at=datetime.now(UTC) + timedelta(seconds=1.5))
+    assert await keys.authenticate(bearer(issued.key)) is not None  # now cached for 30 s
+    await asyncio.sleep(1.6)  # expiry is stored to the second: 0.5 to 1.5 s from now
+    assert await keys.authenticate(bearer(issued.key)) is None
+    await store.close()

@@ -205,6 +205,27 @@ async def test_size_bounds_evict_oldest(tmp_path: Path, clock: Clock) -> None:
     await cache.close()
 
 
+async def test_in_process_tiers_are_bounded_in_bytes_not_only_entries(clock: Clock) -> None:
+    """Why 6: the cache was bounded by entry count only (+28 MB per 3,000 entries, 1-2 GB at the cap)."""
+    semantic = InProcessSemanticStore(max_entries=100_000, max_bytes=200_000, clock=clock)
+    cache = ResponseCache(
+        CacheConfig(candidate_floor=0.6, semantic_threshold=0.5),
+        ExactCache(None, max_entries=100_000, max_bytes=200_000, clock=clock),
+        semantic,
+        BagOfWordsEmbedder(),
+        clock=clock,
+    )
+    for n in range(60):  # 60 answers of ~10 KB each: 600 KB offered to 200 KB tiers
+        request = ask(" ".join(f"w{n}x{i}" for i in range(5)))  # no two questions share a word
+        await cache.lookup(scope_for(request), request)
+        assert await cache.store(scope_for(request), request, response(f"Answer {n}. " + "x" * 10_000))
+    assert cache.exact.bytes <= 200_000 and semantic.bytes <= 200_000
+    assert 10 <= len(cache.exact) < 20 and 5 <= len(semantic) < 20
+    newest = ask(" ".join(f"w59x{i}" for i in range(5)))
+    assert (await cache.lookup(scope_for(newest), newest)).kind == "hit-exact"
+    await cache.close()
+
+
 async def test_invalidate_by_prompt(cache: ResponseCache) -> None:
     request = ask("How do I reset my password?")
     scope = scope_for(request, prompt="faq@abc")

@@ -179,3 +179,35 @@ def test_durations_and_backoff() -> None:
     assert parse_duration("1x") is None
     rng = random.Random(3)
     assert all(0 <= backoff_s(n, 0.1, 1.0, rng) <= min(1.0, 0.1 * 2 ** n) for n in range(10))
+
+
+async def test_a_request_that_fails_the_same_way_everywhere_opens_no_breaker() -> None:
+    """Why 4: three requests that made the backend fail opened the breakers for every tenant."""
+    board_caller = caller(RetryPolicy(attempts_per_deployment=1))
+    poison = Script(a=[error("a", 500)], b=[error("b", 500)])
+    for _ in range(5):
+        with pytest.raises(BackendError):
+            await board_caller.call([A, B], poison, [])
+    assert board_caller.breakers.states() == {"a": "closed", "b": "closed"}
+    hang = Script(a=[error("a", None, code="timeout")], b=[error("b", None, code="timeout")])
+    for _ in range(5):
+        with pytest.raises(BackendError):
+            await board_caller.call([A, B], hang, [])
+    assert board_caller.breakers.states() == {"a": "closed", "b": "closed"}
+
+
+async def test_a_deployment_that_fails_where_another_succeeds_is_counted() -> None:
+    board_caller = caller(RetryPolicy(attempts_per_deployment=1))
+    sick = Script(a=[error("a", 500)])
+    for _ in range(3):
+        assert (await board_caller.call([A, B], sick, []))[1] is B
+    assert board_caller.breakers.states() == {"a": "open", "b": "closed"}
+
+
+async def test_different_failures_on_each_deployment_are_counted_against_each() -> None:
+    board_caller = caller(RetryPolicy(attempts_per_deployment=1))
+    outage = Script(a=[error("a", 500)], b=[error("b", 503)], c=[error("c", None)])  # c: connection refused
+    for _ in range(3):
+        with pytest.raises(BackendError):
+            await board_caller.call([A, B, C], outage, [])
+    assert board_caller.breakers.states() == {"a": "open", "b": "open", "c": "open"}
