@@ -1,8 +1,9 @@
 """The README's command blocks, run as pasted against the stack ``make run`` starts (``llmops dev``).
 
 A block takes part when the line before its opening fence is ``<!-- docs-test -->``. Each runs in bash
-(``set -euo pipefail``) from a directory outside the checkout, with the venv's ``bin/`` first on the PATH
-(what ``source .venv/bin/activate`` does); the only change is the port (the README's 7071 -> a free one).
+(``set -euo pipefail``) or the venv's Python, from a directory outside the checkout, with the venv's
+``bin/`` first on the PATH (what ``source .venv/bin/activate`` does); the only change is the port (the
+README's 7071 -> a free one).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import pytest
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKED = re.compile(r"^<!-- docs-test -->\n```bash\n(.*?)^```", re.M | re.S)
+MARKED = re.compile(r"^<!-- docs-test -->\n```(bash|python)\n(.*?)^```", re.M | re.S)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def readme_blocks() -> list[str]:
+def readme_blocks() -> list[tuple[str, str]]:
+    """(language, code) of every marked block, in README order."""
     return MARKED.findall((ROOT / "README.md").read_text(encoding="utf-8"))
 
 
@@ -61,8 +63,8 @@ def local_stack(tmp_path_factory) -> Iterator[tuple[int, dict[str, str], Path]]:
 
 def test_the_readme_marks_its_runnable_blocks() -> None:
     blocks = readme_blocks()
-    assert len(blocks) >= 7
-    text = "\n".join(blocks)
+    assert len(blocks) >= 8 and {language for language, _ in blocks} == {"bash", "python"}
+    text = "\n".join(code for _, code in blocks)
     for needed in ("llmops dev-key", "llmops keys list", "llmops tenants show", "set-policy contoso routing",
                    '"label": "production"', "/api/v1/feedback", "llmops loop status"):
         assert needed in text, needed
@@ -70,10 +72,10 @@ def test_the_readme_marks_its_runnable_blocks() -> None:
 
 def test_readme_blocks_run_as_pasted(local_stack) -> None:
     port, env, home = local_stack
-    for number, block in enumerate(readme_blocks(), 1):
+    for number, (language, block) in enumerate(readme_blocks(), 1):
         script = block.replace("127.0.0.1:7071", f"127.0.0.1:{port}")
-        done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=home, env=env,
-                              capture_output=True, text=True, timeout=300)
+        argv = ["bash", "-c", "set -euo pipefail\n" + script] if language == "bash" else [sys.executable, "-c", script]
+        done = subprocess.run(argv, cwd=home, env=env, capture_output=True, text=True, timeout=300)
         where = f"README block {number}:\n{block}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
         assert done.returncode == 0, where
         assert "llmops: error" not in done.stderr and '"error"' not in done.stdout, where
