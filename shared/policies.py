@@ -16,12 +16,15 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
-# section name -> "module:Model"; features add theirs here.
+# section name -> "module:Model"; features add theirs here. A section not listed is unknown (rejected).
 SECTION_MODELS: dict[str, str] = {
     "routing": "shared.routing.policy:RoutingPolicy",
     "limits": "shared.limits.policy:LimitsPolicy",
     "optimisation": "shared.optimisation:OptimisationPolicy",
     "cache": "shared.cache.policy:CachePolicy",
+    "feedback": "shared.feedback.policy:FeedbackPolicy",
+    "guardrails": "shared.guardrails.policy:AppGuardrails",
+    "memory": "shared.gateway.orchestration:MemoryPolicy",
     "models": "shared.model_catalog.shaping:ModelsPolicy",
 }
 
@@ -50,13 +53,16 @@ def parse_section(model: type[M], section: str, raw: Any) -> M:
         raise PolicyError(validation_message(section, exc)) from None
 
 
-def validate_section(section: str, raw: Any) -> None:
-    """Raise ``PolicyError`` when a known section is invalid; other sections are left to their feature."""
+def validate_section(section: str, raw: Any) -> BaseModel:
+    """The section parsed; ``PolicyError`` naming the problem when it is invalid or no feature reads it."""
     target = SECTION_MODELS.get(section)
     if target is None:
-        return
+        raise PolicyError(f"unknown policy section {section!r} (sections: {', '.join(sorted(SECTION_MODELS))})")
     module, _, name = target.partition(":")
-    parse_section(getattr(importlib.import_module(module), name), section, raw)
+    if section == "guardrails" and isinstance(raw, str):  # the short form: just the policy's name
+        raw = {"policy": raw}
+    model: type[BaseModel] = getattr(importlib.import_module(module), name)
+    return parse_section(model, section, raw)
 
 
 class SectionCache:

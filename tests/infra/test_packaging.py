@@ -119,7 +119,7 @@ def test_cli_builds_the_package(tree: Path, tmp_path: Path, capsys: pytest.Captu
 
 
 def test_cli_reports_a_bad_root_as_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert main(["package", "--root", str(tmp_path), "--output", str(tmp_path / "x.zip")]) == 1
+    assert main(["package", "--root", str(tmp_path), "--output", str(tmp_path / "x.zip")]) == 2
     assert "not a Function App root" in capsys.readouterr().err
 
 
