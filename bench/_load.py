@@ -25,6 +25,7 @@ class Sample:
     latency_ms: float
     ttfb_ms: float  # to the first byte of the body
     events: int  # SSE ``data:`` lines in the body (0 for JSON)
+    detail: str = ""  # what went wrong: the error body's start or the exception
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Run:
     duration_s: float = 0.0
 
     def summary(self) -> dict[str, float | int]:
-        ok = [s for s in self.samples if s.status == 200]
+        ok = [s for s in self.samples if s.status == 200 and not s.detail]
         latencies = [s.latency_ms for s in ok] or [0.0]
         ttfb = [s.ttfb_ms for s in ok] or [0.0]
         out: dict[str, float | int] = {
@@ -44,6 +45,9 @@ class Run:
             "ttfb_p95_ms": percentile(ttfb, 95)}
         if any(s.events for s in ok):
             out["events_p50"] = percentile([float(s.events) for s in ok], 50)
+        failed = [f"{s.status}: {s.detail}" for s in self.samples if s.status != 200 or s.detail]
+        if failed:
+            out["failures"] = failed[:3]  # type: ignore[assignment]
         return out
 
 
@@ -75,6 +79,7 @@ class _Connection:
                 close = True
         ttfb = None
         events = 0
+        body = b""
         if chunked:
             while True:
                 size = int((await self.reader.readline()).split(b";")[0], 16)
@@ -84,13 +89,15 @@ class _Connection:
                 if size == 0:
                     break
                 events += data.count(b"data:")
+                body = data if b'"error"' in data else body
         else:
-            data = await self.reader.readexactly(length or 0)
+            body = await self.reader.readexactly(length or 0)
             ttfb = time.perf_counter()
         ended = time.perf_counter()
         if close:
             self.close()
-        return Sample(status, (ended - started) * 1000, ((ttfb or ended) - started) * 1000, events)
+        detail = body[:200].decode("utf-8", "replace") if status != 200 or (chunked and body) else ""
+        return Sample(status, (ended - started) * 1000, ((ttfb or ended) - started) * 1000, events, detail)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -115,9 +122,9 @@ async def _drive(url: str, headers: dict[str, str], body_of: Callable[[int], byt
                 index, next_index = next_index, next_index + 1
                 try:
                     run.samples.append(await connection.request(head, body_of(index)))
-                except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+                except (ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
                     connection.close()
-                    run.samples.append(Sample(0, 0.0, 0.0, 0))
+                    run.samples.append(Sample(0, 0.0, 0.0, 0, repr(exc)[:200]))
         finally:
             connection.close()
 

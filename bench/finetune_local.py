@@ -73,7 +73,13 @@ def main() -> int:
     parser.add_argument("--gpu-steps", type=int, default=50)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "finetune_local.json")
     args = parser.parse_args()
+    from shared.extras import MissingExtra, require_extra
 
+    try:
+        require_extra("train-deps", "bench/finetune_local.py")
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
     import torch
 
     results: dict = {

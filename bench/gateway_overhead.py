@@ -6,6 +6,7 @@ proxy, side by side in one run.
     python bench/gateway_overhead.py --stream            # time to first byte and per-chunk overhead
     python bench/gateway_overhead.py --memory 10000      # RSS after 10k requests and its growth
     python bench/gateway_overhead.py --targets           # all four rows of the target list, median of 3
+    python bench/gateway_overhead.py --targets --profile # ... and where the gateway's CPU goes (py-spy)
     python bench/gateway_overhead.py --routing-limits    # model "auto" + RPM/TPM/budget limits on the app
 
 The simulator runs at zero latency in its own process and answers ~150 tokens (``--answer-tokens 140
@@ -27,7 +28,7 @@ import contextlib
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from _harness import (
     save,
 )
 from _load import drive
+from _profile import sampled
 
 REPO = Path(__file__).resolve().parents[1]
 LITELLM = REPO / "bench" / ".venv-litellm" / "bin" / "litellm"
@@ -87,7 +89,6 @@ class Bench:
     targets: dict[str, Target]
     model: str = "gpt-4o-mini"
     next_prompt: int = 0  # distinct prompts never repeat within a run
-    figures: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def prompts(self, count: int) -> Callable[[int], str]:
         start, self.next_prompt = self.next_prompt, self.next_prompt + count
@@ -134,7 +135,7 @@ def summarise(runs: dict[str, dict[str, Any]], gateway: str) -> dict[str, Any]:
            "direct_rps_c50": direct50["rps"], "share_of_direct_c50": gw50["rps"] / direct50["rps"],
            "gateway_cpu_ms_per_request_c50": gw50["cpu_ms_per_request"],
            "gateway_cpu_ms_per_request_c1": gw1["cpu_ms_per_request"],
-           "errors": sum(r["errors"] for r in runs.values())}
+           "errors": sum(r["errors"] for r in runs.values()), "failures": failures(runs)}
     if "litellm@c50" in runs:
         lite1, lite50 = runs["litellm@c1"], runs["litellm@c50"]
         out |= {"litellm_rps_c50": lite50["rps"], "times_litellm_c50": gw50["rps"] / lite50["rps"],
@@ -158,8 +159,14 @@ def row_stream(bench: Bench, gateways: list[str], n: int) -> dict[str, Any]:
             "per_chunk_added_ms": ((gw["p50_ms"] - gw["ttfb_p50_ms"]) - (direct["p50_ms"] - direct["ttfb_p50_ms"]))
             / chunks,
             "chunks_p50": chunks, "cpu_ms_per_stream": gw["cpu_ms_per_request"],
-            "cpu_ms_per_chunk": gw["cpu_ms_per_request"] / chunks, "errors": gw["errors"]}
+            "cpu_ms_per_chunk": gw["cpu_ms_per_request"] / chunks, "errors": gw["errors"],
+            "failures": failures({name: gw})}
     return {"summary": out, "runs": runs}
+
+
+def failures(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """A few of the runs' failed answers (e.g. a guardrail's 400 on a benign prompt), to read the errors by."""
+    return [f"{name}: {failure}" for name, run in runs.items() for failure in run.get("failures", [])][:3]
 
 
 def row_memory(bench: Bench, gateway: str, requests: int) -> dict[str, Any]:
@@ -178,14 +185,31 @@ def row_memory(bench: Bench, gateway: str, requests: int) -> dict[str, Any]:
                         "growth": end / start - 1}, "checkpoints": checkpoints}
 
 
+def row_profile(bench: Bench, requests: int, distinct_requests: int) -> dict[str, Any]:
+    """Where the gateway's CPU goes (py-spy, separate runs: sampling slows the process it samples)."""
+    pid = bench.targets["bare"].pid
+    assert pid is not None
+    out = {}
+    for label, run in (("bare", lambda: bench.run("bare", requests=requests, concurrency=50)),
+                       ("default_distinct", lambda: bench.run("default", requests=distinct_requests, concurrency=50,
+                                                              distinct=True)),
+                       ("stream", lambda: bench.run("bare", requests=300, concurrency=10, stream=True))):
+        with sampled(pid) as profile:
+            run()
+        out[label] = profile.top()
+    return out
+
+
 def median_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The per-figure median over repeated rows (nested one level for the streaming row)."""
+    """The per-figure median over repeated rows (nested one level for the streaming row); the failures of all."""
     out: dict[str, Any] = {}
     for key, value in rows[0].items():
         if isinstance(value, dict):
             out[key] = median_of([row[key] for row in rows])
-        elif isinstance(value, int | float) and value is not None:
+        elif isinstance(value, int | float):
             out[key] = round(statistics.median(row[key] for row in rows), 3)
+        elif key == "failures":
+            out[key] = [failure for row in rows for failure in row[key]][:3]
     return out
 
 
@@ -241,6 +265,7 @@ def main() -> None:
                         "(default 1; 3 with --targets)")
     parser.add_argument("--requests", type=int, default=1500, help="requests per run at c=50 (repeated prompt)")
     parser.add_argument("--distinct-requests", type=int, default=300, help="requests per run at c=50, distinct")
+    parser.add_argument("--profile", action="store_true", help="py-spy profiles of the gateway after the rows")
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out even when its venv exists")
     parser.add_argument("--litellm", action="store_true", help=argparse.SUPPRESS)  # the default now
     args = parser.parse_args()
@@ -270,7 +295,13 @@ def main() -> None:
             results[name] = {"median": median_of([r["summary"] for r in runs]), "repeats": runs}
         if args.targets or args.memory:
             results["memory"] = row_memory(bench, "bare", args.memory or 10_000)
+        if args.profile:
+            results["profile"] = row_profile(bench, args.requests * 2, args.distinct_requests)
     for name, result in results.items():
+        if name == "profile":
+            for label, top in result.items():
+                print(f"profile {label}: " + "; ".join(f"{f} {share}%" for f, share in top["self"][:6]))
+            continue
         print(f"{name}: {orjson.dumps(result.get('median') or result['summary']).decode()}")
     out = "gateway_targets" if args.targets else "gateway_overhead" + "".join(
         suffix for flag, suffix in ((args.routing_limits, "_routing_limits"), (policy == "default", "_default_policy"),

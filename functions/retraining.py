@@ -1,5 +1,7 @@
 """Retraining and rollout functions: submit the Azure ML pipeline for a curated dataset snapshot
-(queue), react to Azure ML's events (Event Grid), and judge canaries on live signals (timer)."""
+(queue), take Azure ML's events (Event Grid -> the model-events queue -> model_work), follow long
+operations and runs (timer), and judge canaries on live signals (timer). No function waits on a long
+operation (shared/retraining/operations.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ import logging
 
 import azure.functions as func
 
-from shared.queues import FUNCTION_MODEL_EVENTS, RETRAIN_REQUESTS
-from shared.retraining.coordinator import MODEL_REGISTERED, RUN_COMPLETED, RUN_STATUS_CHANGED
+from shared.queues import FUNCTION_MODEL_EVENTS, MODEL_EVENTS, RETRAIN_REQUESTS
+from shared.retraining.operations import model_event_message
 from shared.runtime import get_platform
 
 bp = func.Blueprint()
@@ -28,16 +30,33 @@ async def retrain(message: func.QueueMessage) -> None:
 
 @bp.function_name(FUNCTION_MODEL_EVENTS)
 @bp.event_grid_trigger(arg_name="event")
-async def model_events(event: func.EventGridEvent) -> None:
-    platform = await get_platform()
-    coordinator = platform.retraining()
-    data = event.get_json() or {}
-    if event.event_type == MODEL_REGISTERED:
-        await coordinator.on_model_registered(data)
-    elif event.event_type in (RUN_COMPLETED, RUN_STATUS_CHANGED):
-        await coordinator.on_run_completed(data)
-    else:
+@bp.queue_output(arg_name="work", queue_name=MODEL_EVENTS, connection="AzureWebJobsStorage")
+def model_events(event: func.EventGridEvent, work: func.Out[str]) -> None:
+    """Only records the event as a work message: Event Grid gets its answer in milliseconds, and the
+    long operations an event starts are followed by the model-operations timer."""
+    message = model_event_message(event.event_type, event.get_json(), event.id)
+    if message is None:
         log.info("model_events: ignoring %s", event.event_type)
+        return
+    work.set(message)
+
+
+@bp.function_name("model_work")
+@bp.queue_trigger(arg_name="message", queue_name=MODEL_EVENTS, connection="AzureWebJobsStorage")
+async def model_work(message: func.QueueMessage) -> None:
+    """Refreshes a run, or starts a candidate's deployment without waiting for it."""
+    platform = await get_platform()
+    outcome = await platform.retraining().handle_model_work(message.get_body())
+    log.info("model_work: %s", getattr(outcome, "id", None))
+
+
+@bp.function_name("model_operations")
+@bp.timer_trigger(arg_name="timer", schedule="%LLMOPS_MODEL_OPERATIONS_SCHEDULE%", run_on_startup=False,
+                  use_monitor=True)
+async def model_operations(timer: func.TimerRequest) -> None:
+    """Checks each deployment in progress once (canary when ready) and refreshes runs still in flight."""
+    platform = await get_platform()
+    await platform.retraining().poll_operations()
 
 
 @bp.function_name("canary_evaluator")

@@ -2,7 +2,8 @@
 (``shared/observability/names.py``) and the thresholds in the stack config.
 
 Queries run against the Log Analytics workspace: CLIENT spans are in ``AppDependencies``, metrics in
-``AppMetrics`` (dimensions in ``Properties``).
+``AppMetrics`` (dimensions in ``Properties``). Spans are sampled (``telemetry_sampling_ratio``); each
+kept span stands for ``ItemCount`` requests, so span percentiles are weighted by it (``percentilew``).
 """
 
 from __future__ import annotations
@@ -30,25 +31,25 @@ def _prop(attribute: str) -> str:
     return f'tostring(Properties["{attribute}"])'
 
 
+def _span_p95(key: str, title: str, what: str, attribute: str, threshold_ms: float, window: int, frequency: int,
+              *, streamed_only: bool = False) -> AlertRule:
+    lines = ["AppDependencies", f'| where {_prop(names.GEN_AI_OPERATION_NAME)} == "{names.OPERATION_CHAT}"']
+    if streamed_only:
+        lines.append(f'| where tobool(Properties["{names.LLMOPS_STREAMED}"])')
+    lines += [f'| extend value_ms = todouble(Properties["{attribute}"])', "| where isnotnull(value_ms)",
+              "| summarize p95_ms = percentilew(value_ms, ItemCount, 95)"]
+    return AlertRule(key=key, title=title, description=f"p95 {what} over {window} min is above {threshold_ms:g} ms",
+                     query="\n".join(lines), measure="p95_ms", threshold=threshold_ms, window_minutes=window,
+                     frequency_minutes=frequency)
+
+
 def alert_rules(alerts: AlertsConfig, budget: BudgetConfig) -> list[AlertRule]:
     window, frequency = alerts.window_minutes, alerts.evaluation_frequency_minutes
     return [
-        AlertRule(
-            key="latency-p95",
-            title="Chat latency p95 too high",
-            description=f"p95 of chat calls over {window} min is above {alerts.latency_p95_ms:g} ms",
-            query="\n".join(
-                [
-                    "AppDependencies",
-                    f'| where {_prop(names.GEN_AI_OPERATION_NAME)} == "{names.OPERATION_CHAT}"',
-                    "| summarize p95_ms = percentile(DurationMs, 95)",
-                ]
-            ),
-            measure="p95_ms",
-            threshold=alerts.latency_p95_ms,
-            window_minutes=window,
-            frequency_minutes=frequency,
-        ),
+        _span_p95("ttft-p95", "Time to first token p95 too high", "time to first token of streamed chat requests",
+                  names.LLMOPS_TTFT_MS, alerts.ttft_p95_ms, window, frequency, streamed_only=True),
+        _span_p95("overhead-p95", "Gateway overhead p95 too high", "time the gateway adds to chat requests",
+                  names.LLMOPS_OVERHEAD_MS, alerts.overhead_p95_ms, window, frequency),
         AlertRule(
             key="http-5xx-rate",
             title="Gateway 5xx rate too high",

@@ -93,6 +93,10 @@ class AppSettingsInputs:
     language_endpoint: pulumi.Input[str] | None  # None: no Language account, PII stays local
     embedding_model_dir: str  # relative to the app root: where `llmops package` puts all-MiniLM-L6-v2
     azureml: AzureMLTarget
+    trace_sampling_ratio: float = 1.0  # share of traces kept (monitoring.traceSamplingRatio)
+    # Entra ID client tokens (llmops:entraAudience): the directory and the gateway's app registration
+    entra_tenant_id: pulumi.Input[str] | None = None
+    entra_audience: str | None = None
 
 
 def deployments_json(deployments: Sequence[ModelDeployment], endpoint: str, api_version: str) -> str:
@@ -145,8 +149,14 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
         ),
     )
     _setting("default_deployment", inputs.default_deployment)
-    # --- telemetry
+    # --- telemetry: Entra ID ingestion (local auth is off), every trace kept unless sampling is configured
     _setting("applicationinsights_connection_string", inputs.app_insights_connection_string)
+    _setting("applicationinsights_authentication_string", "Authorization=AAD")
+    _setting("telemetry_sampling_ratio", f"{inputs.trace_sampling_ratio:g}")
+    # --- client apps may present Entra ID access tokens beside API keys (shared/entra_auth.py)
+    if inputs.entra_audience and inputs.entra_tenant_id is not None:
+        _setting("entra_tenant_id", inputs.entra_tenant_id)
+        _setting("entra_audience", inputs.entra_audience)
     # --- response cache: vectors in Cosmos DB (DiskANN), embeddings from the embeddings-tier deployment
     _setting("cache_vector_store", "cosmos")
     embeddings = next((d for d in inputs.deployments if d.tier == "embeddings"), None)
@@ -177,6 +187,7 @@ def build_app_settings(inputs: AppSettingsInputs) -> dict[str, pulumi.Input[str]
     # --- feedback loop (binding expressions: the host resolves %LLMOPS_RETRAIN_SWEEP_SCHEDULE%)
     _setting("retrain_sweep_schedule", Settings.model_fields["retrain_sweep_schedule"].default)
     _setting("canary_evaluator_schedule", Settings.model_fields["canary_evaluator_schedule"].default)
+    _setting("model_operations_schedule", Settings.model_fields["model_operations_schedule"].default)
     _setting("monitor_schedule", Settings.model_fields["monitor_schedule"].default)  # drift monitors (issue 15)
 
     unknown = sorted(name for name in settings if not is_read_by_app(name))

@@ -37,8 +37,8 @@ TIERS: tuple[str, ...] = ("small", "frontier", "embeddings")
 # How a deployment moves to a new model version: at the current version's retirement (never stranded on
 # a retired version), as soon as Azure names a new default, or never (pinned: you upgrade it yourself).
 UpgradePolicy = Literal["onceCurrentVersionExpired", "onceNewDefaultVersionAvailable", "noAutoUpgrade"]
-# Within this many days of a version's retirement, preview warns.
-RETIREMENT_WARNING_DAYS = 60
+ObjectId = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
+                                           pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -182,6 +182,9 @@ class FunctionAppConfig(_Section):
     package_path: str = "../dist/function-app.zip"
     # Build the package as part of `pulumi up` (deterministic, so an unchanged tree redeploys nothing).
     build_package: bool = True
+    # How long `pulumi up` keeps retrying the code deployment: new role assignments take up to ~10
+    # minutes to apply and the remote build several more.
+    deploy_timeout_minutes: int = Field(default=30, ge=10, le=120)
 
 
 class MLConfig(_Section):
@@ -214,7 +217,10 @@ class BudgetConfig(_Section):
 
 
 class AlertsConfig(_Section):
-    latency_p95_ms: float = Field(default=800.0, gt=0)
+    # p95 of the time to first token of streamed chat requests (what a user waits for; a whole stream's
+    # duration depends on the answer's length), and p95 of the gateway's own overhead.
+    ttft_p95_ms: float = Field(default=2000.0, gt=0, alias="ttftP95Ms")
+    overhead_p95_ms: float = Field(default=50.0, gt=0, alias="overheadP95Ms")
     error_5xx_percent: float = Field(default=5.0, gt=0, le=100, alias="error5xxPercent")
     guardrail_violation_percent: float = Field(default=10.0, gt=0, le=100)
     # Alert when at least this many retraining runs failed in the last day.
@@ -230,8 +236,18 @@ class AlertsConfig(_Section):
         return self
 
 
+class NetworkConfig(_Section):
+    # Flex VNet integration and private endpoints for Cosmos DB, Azure OpenAI, Content Safety (and
+    # Language) and the app's storage; public network access off on each. Deploy and administer from
+    # inside the network (or a peered one) once it is on.
+    private: bool = False
+    address_space: str = Field(default="10.60.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/(1[6-9]|2[0-3])$")
+
+
 class MonitoringConfig(_Section):
     log_retention_days: int = Field(default=30, ge=30, le=730)
+    # Share of traces kept (1 = all). Below 1, kept spans carry ItemCount and the workbook weights by it.
+    trace_sampling_ratio: float = Field(default=1.0, gt=0, le=1)
 
 
 class KeyVaultConfig(_Section):
@@ -244,7 +260,15 @@ class StackConfig(_Section):
 
     location: str = Field(pattern=r"^[a-z][a-z0-9]+$")
     name_prefix: str = Field(default="llmops", pattern=r"^[a-z][a-z0-9]{1,11}$")
+    # The global names' suffix. Unset (the default): five random characters made on the first
+    # `pulumi up` and kept in the stack's state. Set it to pin one ("" keeps names without a suffix,
+    # as stacks created before suffixes had them).
+    name_suffix: str | None = Field(default=None, pattern=r"^[a-z0-9]{0,5}$")
     owners: tuple[Email, ...] = Field(min_length=1)
+    # Entra ID object ids of the operators' group (or users): they get Cosmos DB's data role, so that
+    # `llmops tenants|keys|prompts ...` works against the deployed platform with their own login.
+    # (az ad group show --group "LLMOps operators" --query id -o tsv)
+    operators: tuple[ObjectId, ...] = Field(min_length=1)
     tags: dict[str, str] = Field(default_factory=dict)
     openai: OpenAIConfig
     function_app: FunctionAppConfig = FunctionAppConfig()
@@ -253,6 +277,10 @@ class StackConfig(_Section):
     budget: BudgetConfig
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    network: NetworkConfig = NetworkConfig()
+    # Client apps may also authenticate with Entra ID access tokens for this app registration (its
+    # Application ID URI, e.g. api://llmops-gateway); app roles "llmops:<tenant>/<app>" name the caller.
+    entra_audience: str | None = Field(default=None, pattern=r"^(api://\S+|[0-9a-fA-F-]{36})$")
     key_vault: KeyVaultConfig = KeyVaultConfig()
 
     @field_validator("ml")
@@ -289,23 +317,6 @@ def _current_models(catalog: ModelCatalog, family: str, today: dt.date) -> str:
     current = sorted(f"{name} {version}" for name, entry in catalog.models.items() if entry.family == family
                      for version, lifecycle in entry.versions.items() if not lifecycle.retired_on(today))
     return ", ".join(current[:4]) or "none in the catalog: update it (infra/README.md)"
-
-
-def retirement_warnings(cfg: StackConfig, today: dt.date | None = None) -> list[str]:
-    """Deployments whose version retires soon, or that will not move on by themselves (preview warns)."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    catalog = load_catalog()
-    out = []
-    for index, d in enumerate(cfg.openai.deployments):
-        lifecycle = catalog.version(d.model, d.version)
-        key = f"{NAMESPACE}:openai.deployments.{index}"
-        if lifecycle and lifecycle.retirement and (lifecycle.retirement - today).days <= RETIREMENT_WARNING_DAYS:
-            out.append(f"{key}.version: {d.model} {d.version} retires on {lifecycle.retirement}; "
-                       f"move to a newer version before then")
-        if d.upgrade == "noAutoUpgrade":
-            out.append(f"{key}.upgrade: noAutoUpgrade pins {d.model} {d.version}; at its retirement the "
-                       f"deployment stops answering unless you upgrade it")
-    return out
 
 
 def parse_stack_config(raw: Mapping[str, Any], *, stack: str = "dev", today: dt.date | None = None) -> StackConfig:

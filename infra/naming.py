@@ -1,17 +1,26 @@
 """Resource names: one place that knows each Azure naming rule, checked before anything is created.
 
-Names follow ``<kind>-<prefix>-<stack>`` (the Cloud Adoption Framework abbreviations). Several names are
-global DNS labels (storage, Cosmos DB, Key Vault, the Function App host, the OpenAI subdomain), so
-``namePrefix`` should be unique to your organisation; the stack name keeps stacks apart.
+Names follow ``<kind>-<prefix>-<stack>`` (the Cloud Adoption Framework abbreviations). Global names
+(DNS labels: storage, Cosmos DB, Key Vault, the Function App host, the Cognitive Services subdomains)
+also end in the stack's **suffix**: five random lowercase letters and digits made once per stack by
+the ``random`` provider and kept in the Pulumi state (``llmops:nameSuffix`` pins one instead). So two
+organisations with the same prefix do not collide, and a stack destroyed and created again gets new
+names rather than meeting its own soft-deleted Key Vault or Cognitive Services account (purge steps
+in infra/README.md). The rules are checked up front with a placeholder of the suffix's length.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import pulumi
+
 from infra.config import ConfigError
+
+SUFFIX_LENGTH = 5
 
 # A fixed namespace so that generated GUIDs (role assignments, the workbook) are stable per stack.
 NAME_NAMESPACE = uuid.UUID("6f1c1c1e-5b0e-4d51-9a6b-2f3e6b1c9d40")
@@ -44,6 +53,19 @@ def stable_guid(*parts: str) -> str:
 class Names:
     prefix: str
     stack: str
+    # the global names' suffix: a string (pinned, or "" for none) or the random provider's result
+    suffix: str | pulumi.Output[str] = ""
+
+    def _global(self, kind: str, build: Callable[[str], str]) -> pulumi.Input[str]:
+        """A global name: ``build(suffix)`` with the suffix joined by ``-`` (or nothing where no hyphen
+        is allowed), checked against ``kind``'s rule; an ``Output`` when the suffix is one."""
+        if isinstance(self.suffix, str):
+            return _check(kind, build(self.suffix))
+        _check(kind, build("x" * SUFFIX_LENGTH))  # fails now, before anything is created
+        return self.suffix.apply(lambda suffix: _check(kind, build(suffix)))
+
+    def _dashed(self, kind: str, stem: str) -> pulumi.Input[str]:
+        return self._global(kind, lambda suffix: f"{stem}-{suffix}" if suffix else stem)
 
     @property
     def _base(self) -> str:
@@ -75,48 +97,53 @@ class Names:
         return _check("short", self._compact[:12])
 
     @property
-    def cosmos_account(self) -> str:
-        return _check("cosmos", f"cosmos-{self._base}")
+    def cosmos_account(self) -> pulumi.Input[str]:
+        return self._dashed("cosmos", f"cosmos-{self._base}")
 
     @property
-    def openai_account(self) -> str:
-        return _check("dns_label", f"oai-{self._base}")
+    def openai_account(self) -> pulumi.Input[str]:
+        return self._dashed("dns_label", f"oai-{self._base}")
 
     @property
-    def content_safety_account(self) -> str:
-        return _check("dns_label", f"cs-{self._base}")
+    def content_safety_account(self) -> pulumi.Input[str]:
+        return self._dashed("dns_label", f"cs-{self._base}")
 
     @property
-    def language_account(self) -> str:
-        return _check("dns_label", f"lang-{self._base}")
+    def language_account(self) -> pulumi.Input[str]:
+        return self._dashed("dns_label", f"lang-{self._base}")
 
     @property
-    def storage_account(self) -> str:
-        return _check("storage", f"st{self._compact}")
+    def storage_account(self) -> pulumi.Input[str]:
+        return self._global("storage", lambda suffix: f"st{self._compact}{suffix}")
 
     @property
     def function_plan(self) -> str:
         return f"asp-{self._base}"
 
     @property
-    def function_app(self) -> str:
-        return _check("dns_label", f"func-{self._base}")
+    def function_app_stem(self) -> str:
+        """The Function App's name without the suffix: what its role-assignment GUIDs are made from."""
+        return f"func-{self._base}"
 
     @property
-    def key_vault(self) -> str:
-        return _check("key_vault", f"kv-{self._base}")
+    def function_app(self) -> pulumi.Input[str]:
+        return self._dashed("dns_label", self.function_app_stem)
+
+    @property
+    def key_vault(self) -> pulumi.Input[str]:
+        return self._dashed("key_vault", f"kv-{self._base}")
 
     @property
     def ml_workspace(self) -> str:
         return f"mlw-{self._base}"
 
     @property
-    def ml_storage_account(self) -> str:
-        return _check("storage", f"stml{self._compact}")
+    def ml_storage_account(self) -> pulumi.Input[str]:
+        return self._global("storage", lambda suffix: f"stml{self._compact}{suffix}")
 
     @property
-    def ml_key_vault(self) -> str:
-        return _check("key_vault", f"kv-ml-{self._base}")
+    def ml_key_vault(self) -> pulumi.Input[str]:
+        return self._dashed("key_vault", f"kvml-{self._compact}")
 
     @property
     def gpu_cluster(self) -> str:

@@ -1,5 +1,5 @@
 """``python -m llmops`` is the ``llmops`` command."""
 
-from llmops.cli import main
+from llmops.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -19,15 +19,25 @@ import orjson
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from llmops.demo import DEMO_TENANT, ensure_demo
 from llmops.events import LocalEventRuntime
+from llmops.localenv import checkout_root, write_dev_settings
 from llmops.serving import make_server, stop_on_signals, wait_started
 from llmops.simulator import build_simulator
 from shared.config import get_settings, reset_settings_cache
 from shared.runtime import Platform, set_platform
 
-DEMO_TENANT = "contoso"
-DEMO_APPS = ("mobile", "crm")
 SIMULATOR_KEY = "simulator-key"
+# The laptop profile of the closed loop: a canary is judged every 15 s and promoted after 10 requests over a
+# minute with no regression (Azure's defaults: 200 requests over an hour, judged every 5 minutes), and takes
+# half of its target's traffic, so the README's walkthrough reaches a promotion in a few minutes.
+LOCAL_LOOP_PROFILE = {
+    "LLMOPS_CANARY_SHARE": "0.5",
+    "LLMOPS_CANARY_MIN_REQUESTS": "10",
+    "LLMOPS_CANARY_MIN_DURATION_S": "60",
+    "LLMOPS_CANARY_MIN_FEEDBACK": "5",
+}
+LOCAL_TIMER_INTERVAL_S = 15.0
 
 
 _indexed: dict[int, list] = {}
@@ -63,7 +73,7 @@ def event_runtime(platform: Platform) -> LocalEventRuntime:
     import function_app
 
     return LocalEventRuntime(registered_functions(function_app.app), platform.store, platform.settings.data_dir,
-                             timer_interval_s=60)
+                             timer_interval_s=LOCAL_TIMER_INTERVAL_S)
 
 
 def gateway_app() -> Starlette:
@@ -109,7 +119,8 @@ def local_deployments(simulator_url: str) -> list[dict]:
 
 
 def apply_local_defaults(data_dir: Path, simulator_url: str) -> None:
-    """Embedded defaults as environment variables; anything the user exported already wins."""
+    """Embedded defaults as environment variables; anything the user exported already wins. The result is
+    written to ``<data_dir>/dev-settings.json``, where the other ``llmops`` commands read it (``llmops.localenv``)."""
     defaults = {
         "LLMOPS_ENVIRONMENT": "local",
         "LLMOPS_DATA_DIR": str(data_dir),
@@ -120,44 +131,12 @@ def apply_local_defaults(data_dir: Path, simulator_url: str) -> None:
         # fine-tuned candidates are "served" by the simulator's OpenAI-compatible route
         "LLMOPS_SERVING_LOCAL_BASE_URL": f"{simulator_url}/v1",
         "LLMOPS_SERVING_LOCAL_API_KEY": SIMULATOR_KEY,
+        **LOCAL_LOOP_PROFILE,
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    write_dev_settings(data_dir, {key: os.environ[key] for key in defaults})
     reset_settings_cache()
-
-
-async def ensure_demo_key(platform: Platform, key_file: Path) -> str:
-    """The demo tenant and apps, and a key for ``contoso/mobile`` kept in ``key_file`` across restarts."""
-    for app in DEMO_APPS:
-        await platform.tenants.ensure_app(DEMO_TENANT, app)
-    # the demo opts in to the feedback loop, so feedback on its answers becomes training data
-    await platform.tenants.set_policy(DEMO_TENANT, None, "feedback",
-                                      {"retain_transcripts": True, "retrain_after_examples": 30,
-                                       "validation_share": 0.3})
-    await ensure_demo_grounding(platform)
-    if key_file.exists():
-        key = key_file.read_text().strip()
-        if await platform.keys.authenticate({"authorization": f"Bearer {key}"}) is not None:
-            return key
-    issued = await platform.keys.create_key(DEMO_TENANT, "mobile", name="dev key")
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(issued.key + "\n")
-    key_file.chmod(0o600)
-    return issued.key
-
-
-DEMO_CATALOG = Path(__file__).resolve().parents[1] / "policies" / "catalogs" / "contoso-products.json"
-
-
-async def ensure_demo_grounding(platform: Platform) -> None:
-    """The demo catalog as grounding source ``catalog`` of ``contoso`` (synced: unchanged files cost nothing),
-    and the CRM app on the crm-support guardrails (groundedness and product claims block)."""
-    grounding = platform.grounding()
-    if await grounding.registry.get(DEMO_TENANT, "catalog") is None:
-        await grounding.add(DEMO_TENANT, "catalog", description="Contoso product catalog (demo)",
-                            origins=[str(DEMO_CATALOG)])
-    await grounding.sync_origins(DEMO_TENANT, "catalog")
-    await platform.tenants.set_policy(DEMO_TENANT, "crm", "guardrails", {"policy": "crm-support"})
 
 
 def banner(base_url: str, key: str, key_file: Path) -> str:
@@ -185,8 +164,18 @@ A CRM question answered from the registered catalog, with citations (x-llmops-ci
 
 Dashboard: {base_url}/dashboard/   (llmops trace REQUEST_ID tells one request's story)
 Health: {base_url}/api/health   Models: {base_url}/api/v1/models   Telemetry: {get_settings().telemetry_dir}/
+{cli_hint()}
 Press Ctrl-C to stop.
 """
+
+
+def cli_hint() -> str:
+    """How to get ``llmops`` on the PATH for this checkout (the banner's last lines)."""
+    root = checkout_root()
+    if root is None:
+        return "The CLI: llmops --help"
+    return (f"The CLI, in another terminal: source {root}/.venv/bin/activate   (then: llmops --help; "
+            f"llmops completion bash)\n  or, from any directory without activating: {root}/llmops.sh --help")
 
 
 async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency: str) -> None:
@@ -208,7 +197,7 @@ async def run(host: str, port: int, simulator_port: int, data_dir: Path, latency
         events.start()
         sim_task = asyncio.create_task(simulator.serve())
         await wait_started(simulator)
-        key = await ensure_demo_key(platform, data_dir / "dev-api-key")
+        key = await ensure_demo(platform, data_dir / "dev-api-key")
         gateway_task = asyncio.create_task(gateway.serve())
         await wait_started(gateway)
         print(banner(f"http://{host}:{port}", key, data_dir / "dev-api-key"), flush=True)

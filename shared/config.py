@@ -74,6 +74,12 @@ class AuthSettings(BaseModel):
     """Client authentication (shared/auth.py)."""
 
     auth_cache_ttl_s: float = Field(default=30.0, ge=0)
+    # Entra ID access tokens from client apps (shared/entra_auth.py): the gateway's app registration
+    # (audience, e.g. api://llmops-gateway) in this directory; app roles "llmops:<tenant>/<app>" name
+    # the caller. Signing keys: the tenant's JWKS (default Entra's discovery URL; a file:// path offline).
+    entra_tenant_id: str | None = None
+    entra_audience: str | None = None
+    entra_jwks_url: str | None = None
 
 
 class RequestLogSettings(BaseModel):
@@ -130,6 +136,14 @@ class TelemetrySettings(BaseModel):
     telemetry_local_exporter: Literal["file", "console", "none"] = "file"
     # Prompt and completion text never goes to telemetry unless this is switched on.
     telemetry_capture_content: bool = False
+    # Share of traces kept (fixed-percentage sampling; kept spans carry ItemCount = 1/ratio, which the
+    # workbook weights by). The distro's default would keep 5 traces per second and undercount panels.
+    telemetry_sampling_ratio: float = Field(default=1.0, gt=0, le=1)
+    # "Authorization=AAD": Application Insights has local auth off; telemetry is sent with an Entra ID
+    # token of the app's managed identity (the Functions host reads the same setting).
+    applicationinsights_authentication_string: str | None = Field(
+        default=None, validation_alias=AliasChoices("APPLICATIONINSIGHTS_AUTHENTICATION_STRING")
+    )
     service_name: str = Field(
         default="llmops-gateway", validation_alias=AliasChoices("LLMOPS_SERVICE_NAME", "OTEL_SERVICE_NAME")
     )
@@ -216,6 +230,8 @@ class FeedbackLoopSettings(BaseModel):
     canary_min_duration_s: float = Field(default=3600, ge=0)
     canary_min_feedback: int = Field(default=20, ge=1)
     canary_evaluator_schedule: str = "0 */5 * * * *"
+    # Polls candidate deployments in progress and training runs in flight (shared/retraining/operations.py)
+    model_operations_schedule: str = "0 */2 * * * *"
     # what a candidate's traffic costs per 1M tokens (a managed endpoint bills compute; set an equivalent)
     canary_input_per_1m: float = Field(default=0.0, ge=0)
     canary_output_per_1m: float = Field(default=0.0, ge=0)

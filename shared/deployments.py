@@ -103,6 +103,9 @@ class DeploymentRegistry:
         if default_alias is not None and default_alias not in self._by_alias:
             raise DeploymentConfigError(f"default deployment {default_alias!r} is not in the deployment list")
         self.default_alias = default_alias or (chat[0].alias if chat else None)
+        self._tiers: dict[str, tuple[Deployment, ...]] = {}  # sorted once: the router asks on every request
+        for deployment in sorted(self._by_alias.values(), key=lambda d: d.priority):
+            self._tiers[deployment.tier] = (*self._tiers.get(deployment.tier, ()), deployment)
 
     def __iter__(self) -> Iterator[Deployment]:
         return iter(self._by_alias.values())
@@ -117,7 +120,7 @@ class DeploymentRegistry:
         return [d for d in self._by_alias.values() if d.tier != "embeddings"]
 
     def by_tier(self, tier: str) -> list[Deployment]:
-        return sorted((d for d in self._by_alias.values() if d.tier == tier), key=lambda d: d.priority)
+        return list(self._tiers.get(tier, ()))
 
     def default(self) -> Deployment:
         if self.default_alias is None:

@@ -7,7 +7,9 @@ host.json's ``maxDequeueCount`` failed attempts). The Pulumi program creates exa
 from __future__ import annotations
 
 RETRAIN_REQUESTS = "retrain-requests"
-ALL_QUEUES: tuple[str, ...] = (RETRAIN_REQUESTS,)
+# Azure ML's events, enqueued by the Event Grid function and handled by the model-work function
+MODEL_EVENTS = "model-events"
+ALL_QUEUES: tuple[str, ...] = (RETRAIN_REQUESTS, MODEL_EVENTS)
 
 
 def poison_queue(name: str) -> str:

@@ -154,7 +154,9 @@ class Platform:
         from shared.prompts.resolver import PromptResolver
 
         prompts = PromptResolver(PromptRegistry(store), ttl_s=settings.prompt_cache_ttl_s)
-        auth = Authenticator(keys, tenants)
+        from shared.entra_auth import build_entra_validator
+
+        auth = Authenticator(keys, tenants, build_entra_validator(settings))
         rollouts = RolloutStore(store)
         gateway = Gateway(settings=settings, auth=auth, deployments=deployments, backends=backends,
                           request_log=request_log, telemetry=telemetry, failover=FailoverCaller.from_settings(settings),

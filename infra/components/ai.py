@@ -101,7 +101,8 @@ class AI(pulumi.ComponentResource):
             properties=cognitiveservices.AccountPropertiesArgs(
                 custom_sub_domain_name=account_name,
                 disable_local_auth=True,
-                public_network_access=cognitiveservices.PublicNetworkAccess.ENABLED,
+                public_network_access=p.public_access,
+                network_acls=cognitiveservices.NetworkRuleSetArgs(default_action="Deny") if p.private_network else None,
             ),
             tags=dict(p.tags),
             opts=p.child(self),

@@ -13,6 +13,8 @@ from pulumi_azure_native import storage, web
 from infra.components.common import COMPONENT_PREFIX, Placement
 
 DEPLOYMENT_CONTAINER = "app-package"
+# Events Event Grid could not deliver to the model-events function (after its retries) land here.
+DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 PYTHON_VERSION = "3.11"
 MIN_TLS = "1.2"
 
@@ -28,6 +30,8 @@ class AppArgs:
     http_per_instance_concurrency: int
     # Built once the storage account exists (the settings name it): account name -> settings.
     app_settings: Callable[[pulumi.Output[str]], Mapping[str, pulumi.Input[str]]]
+    # Flex Consumption VNet integration (llmops:network.private): the delegated subnet's id
+    subnet_id: pulumi.Input[str] | None = None
 
 
 class App(pulumi.ComponentResource):
@@ -35,6 +39,16 @@ class App(pulumi.ComponentResource):
     queues: dict[str, storage.Queue]
     plan: web.AppServicePlan
     function_app: web.WebApp
+
+    def _container(self, name: str, container: str, p: Placement) -> storage.BlobContainer:
+        return storage.BlobContainer(
+            name,
+            account_name=self.storage_account.name,
+            resource_group_name=p.resource_group_name,
+            container_name=container,
+            public_access=storage.PublicAccess.NONE,
+            opts=p.child(self),
+        )
 
     def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{COMPONENT_PREFIX}:App", name, None, opts)
@@ -47,6 +61,7 @@ class App(pulumi.ComponentResource):
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
             allow_shared_key_access=False,  # Entra ID only: the host and our code use the managed identity
+            public_network_access=p.public_access,
             default_to_o_auth_authentication=True,
             allow_blob_public_access=False,
             allow_cross_tenant_replication=False,
@@ -65,14 +80,10 @@ class App(pulumi.ComponentResource):
                     queue_name=queue_name,
                     opts=p.child(self),
                 )
-        self.deployment_container = storage.BlobContainer(
-            "package-container",
-            account_name=self.storage_account.name,
-            resource_group_name=p.resource_group_name,
-            container_name=DEPLOYMENT_CONTAINER,
-            public_access=storage.PublicAccess.NONE,
-            opts=p.child(self),
-        )
+        self.deployment_container = self._container("package-container", DEPLOYMENT_CONTAINER, p)
+        self.dead_letter_container = self._container("dead-letter-container", DEAD_LETTER_CONTAINER, p)
+        self.dead_letter_scope: pulumi.Output[str] = self.storage_account.id.apply(
+            lambda account: f"{account}/blobServices/default/containers/{DEAD_LETTER_CONTAINER}")
         self.plan = web.AppServicePlan(
             "plan",
             name=p.names.function_plan,
@@ -95,6 +106,7 @@ class App(pulumi.ComponentResource):
             server_farm_id=self.plan.id,
             https_only=True,
             client_affinity_enabled=False,
+            virtual_network_subnet_id=args.subnet_id,
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=web.SiteConfigArgs(
                 app_settings=[web.NameValuePairArgs(name=k, value=v) for k, v in sorted(settings.items())],

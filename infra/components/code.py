@@ -18,17 +18,31 @@ from pulumi_command import local
 
 from infra.components.common import COMPONENT_PREFIX
 
-# New role assignments take minutes to apply; until then the upload fails with 403. Retry a while.
+# New role assignments take up to ~10 minutes to apply (until then the upload fails with 403), and a
+# remote build takes minutes more: retry until the deadline (functionApp.deployTimeoutMinutes). Event
+# Grid then refuses a subscription to a function the app does not list yet, so wait for it too.
 DEPLOY_SCRIPT = """set -euo pipefail
-for attempt in 1 2 3 4 5 6; do
-  if az functionapp deployment source config-zip \\
-      --resource-group "$RESOURCE_GROUP" --name "$FUNCTION_APP" --src "$PACKAGE" --build-remote true; then
-    exit 0
+deadline=$((SECONDS + DEPLOY_TIMEOUT_S))
+attempt=1
+until az functionapp deployment source config-zip \\
+    --resource-group "$RESOURCE_GROUP" --name "$FUNCTION_APP" --src "$PACKAGE" --build-remote true; do
+  if (( SECONDS >= deadline )); then
+    echo "deployment still failing after $DEPLOY_TIMEOUT_S s; rerun pulumi up (roles may still be applying)" >&2
+    exit 1
   fi
-  echo "deployment attempt $attempt failed; retrying in 30 s (role assignments may still be applying)" >&2
-  sleep 30
+  echo "deployment attempt $attempt failed; retrying in $RETRY_S s (role assignments may still be applying)" >&2
+  sleep "$RETRY_S"
+  attempt=$((attempt + 1))
 done
-exit 1
+until az functionapp function show --resource-group "$RESOURCE_GROUP" --name "$FUNCTION_APP" \\
+    --function-name "$WAIT_FOR_FUNCTION" --query name --output tsv > /dev/null 2>&1; do
+  if (( SECONDS >= deadline )); then
+    echo "function $WAIT_FOR_FUNCTION is not listed after $DEPLOY_TIMEOUT_S s; check the app's logs" >&2
+    exit 1
+  fi
+  echo "waiting for the app to list $WAIT_FOR_FUNCTION" >&2
+  sleep "$RETRY_S"
+done
 """
 
 
@@ -48,6 +62,10 @@ class CodeArgs:
     package_sha256: str
     # Deploy only once the app's identity can write to its deployment container.
     after: Sequence[pulumi.Resource]
+    # The deployment is done when the app lists this function (what the Event Grid subscription needs).
+    wait_for_function: str
+    timeout_minutes: int = 30
+    retry_seconds: int = 30
 
 
 class Code(pulumi.ComponentResource):
@@ -64,6 +82,9 @@ class Code(pulumi.ComponentResource):
                 "RESOURCE_GROUP": args.resource_group_name,
                 "FUNCTION_APP": args.function_app_name,
                 "PACKAGE": args.package_path,
+                "WAIT_FOR_FUNCTION": args.wait_for_function,
+                "DEPLOY_TIMEOUT_S": str(args.timeout_minutes * 60),
+                "RETRY_S": str(args.retry_seconds),
             },
             triggers=[args.package_sha256],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),

@@ -18,6 +18,13 @@ class Placement:
     location: str
     tags: Mapping[str, str]
     names: Names
+    # llmops:network.private: data-plane resources take traffic only through private endpoints
+    private_network: bool = False
+
+    @property
+    def public_access(self) -> str:
+        """``Enabled`` / ``Disabled``, as Cosmos DB, Cognitive Services and Storage spell it."""
+        return "Disabled" if self.private_network else "Enabled"
 
     def child(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
         """Options for a resource owned by a component."""

@@ -99,7 +99,7 @@ class Data(pulumi.ComponentResource):
             disable_local_auth=True,
             disable_key_based_metadata_write_access=True,
             minimal_tls_version=cosmosdb.MinimalTlsVersion.TLS12,
-            public_network_access=cosmosdb.PublicNetworkAccess.ENABLED,
+            public_network_access=p.public_access,
             tags=dict(p.tags),
             opts=p.child(self),
         )

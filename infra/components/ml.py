@@ -21,6 +21,14 @@ MODEL_EVENT_TYPES: tuple[str, ...] = (
     "Microsoft.MachineLearningServices.ModelRegistered",
 )
 GPU_MIN_NODES = 0  # never pay for an idle GPU
+MAX_DELIVERY_ATTEMPTS = 10  # then the event is dead-lettered
+EVENT_TTL_MINUTES = 1440
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    storage_account_id: pulumi.Input[str]
+    container: str
 
 
 @dataclass(frozen=True)
@@ -139,9 +147,13 @@ class ML(pulumi.ComponentResource):
             location=p.location,
             source=self.workspace.id,
             topic_type="Microsoft.MachineLearningServices.Workspaces",
+            # its identity writes undeliverable events to the dead-letter container (no keys)
+            identity=eventgrid.IdentityInfoArgs(type=eventgrid.IdentityType.SYSTEM_ASSIGNED),
             tags=dict(p.tags),
             opts=p.child(self),
         )
+        self.event_topic_principal_id: pulumi.Output[str] = self.event_topic.identity.apply(
+            lambda identity: identity.principal_id if identity and identity.principal_id else "")
         self.register_outputs({"workspace": self.workspace.name, "gpu_cluster": self.gpu_cluster.name})
 
     def subscribe_model_events(
@@ -149,10 +161,13 @@ class ML(pulumi.ComponentResource):
         function_app_id: pulumi.Input[str],
         function_name: str,
         placement: Placement,
+        dead_letter: DeadLetter,
         after: Sequence[pulumi.Resource] = (),
     ) -> eventgrid.SystemTopicEventSubscription:
         """Deliver workspace events to one function. Event Grid checks that the function exists, so
-        this comes after the code deployment (``after``)."""
+        this comes after the code deployment has listed it (``after``). The function only enqueues
+        (it answers in milliseconds), so a few delivery attempts suffice; what still cannot be
+        delivered goes to the dead-letter container, written with the topic's own identity."""
         function_id = pulumi.Output.from_input(function_app_id).apply(
             lambda app_id: f"{app_id}/functions/{function_name}"
         )
@@ -169,7 +184,17 @@ class ML(pulumi.ComponentResource):
             ),
             filter=eventgrid.EventSubscriptionFilterArgs(included_event_types=list(MODEL_EVENT_TYPES)),
             event_delivery_schema=eventgrid.EventDeliverySchema.EVENT_GRID_SCHEMA,
-            retry_policy=eventgrid.RetryPolicyArgs(max_delivery_attempts=30, event_time_to_live_in_minutes=1440),
+            retry_policy=eventgrid.RetryPolicyArgs(max_delivery_attempts=MAX_DELIVERY_ATTEMPTS,
+                                                   event_time_to_live_in_minutes=EVENT_TTL_MINUTES),
+            dead_letter_with_resource_identity=eventgrid.DeadLetterWithResourceIdentityArgs(
+                identity=eventgrid.EventSubscriptionIdentityArgs(
+                    type=eventgrid.EventSubscriptionIdentityType.SYSTEM_ASSIGNED),
+                dead_letter_destination=eventgrid.StorageBlobDeadLetterDestinationArgs(
+                    endpoint_type="StorageBlob",
+                    resource_id=dead_letter.storage_account_id,
+                    blob_container_name=dead_letter.container,
+                ),
+            ),
             opts=placement.child(self, depends_on=list(after)),
         )
         return self.event_subscription

@@ -48,6 +48,9 @@ class Monitoring(pulumi.ComponentResource):
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=self.workspace.id,
             retention_in_days=args.log_retention_days,
+            # No instrumentation-key ingestion: telemetry comes with an Entra ID token (the app's identity
+            # holds Monitoring Metrics Publisher; APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD).
+            disable_local_auth=True,
             tags=dict(p.tags),
             opts=p.child(self),
         )

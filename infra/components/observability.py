@@ -49,6 +49,8 @@ class ObservabilityArgs:
     action_group_id: pulumi.Input[str]
     rules: Sequence[AlertRule]
     severity: int
+    # The workspace-based Application Insights component that creates the App* tables the rules query.
+    app_insights: pulumi.Resource | None = None
 
 
 class Observability(pulumi.ComponentResource):
@@ -106,8 +108,11 @@ class Observability(pulumi.ComponentResource):
                     ]
                 ),
                 actions=monitor.ActionsArgs(action_groups=[args.action_group_id]),
+                # In a new workspace the App* tables appear with the first telemetry: Azure would reject
+                # the query as invalid until then, so it is not validated at creation.
+                skip_query_validation=True,
                 tags=dict(p.tags),
-                opts=p.child(self),
+                opts=p.child(self, depends_on=[args.app_insights] if args.app_insights else None),
             )
             for rule in args.rules
         }

@@ -21,6 +21,10 @@ ROLES: dict[str, str] = {
     "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",  # Content Safety, Language (Entra ID)
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",  # host storage (leases) + package
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",  # triggers, poison, sends
+    # Event Grid's system topic writes undeliverable events to the dead-letter container
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    # telemetry ingestion with Entra ID (Application Insights has local auth off)
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     # the app submits retraining pipelines and deploys candidates; the GPU cluster registers models
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
 }
@@ -56,6 +60,7 @@ class SecurityArgs:
     cosmos_database: str
     key_vault_retention_days: int
     key_vault_purge_protection: bool
+    operators: Sequence[str] = ()  # Entra ID object ids: Cosmos DB data role on the database
 
 
 class Security(pulumi.ComponentResource):
@@ -86,7 +91,7 @@ class Security(pulumi.ComponentResource):
                     f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
                 )
             )
-            principal_name = grant.principal_name or p.names.function_app
+            principal_name = grant.principal_name or p.names.function_app_stem
             self.role_assignments[grant.key] = authorization.RoleAssignment(
                 f"role-{grant.key}",
                 role_assignment_name=stable_guid(principal_name, grant.key, ROLES[grant.role]),
@@ -99,18 +104,34 @@ class Security(pulumi.ComponentResource):
             )
         # Cosmos DB data access is granted on the database only, through Cosmos DB's own RBAC.
         account_id = pulumi.Output.from_input(args.cosmos_account_id)
-        self.cosmos_role_assignment = cosmosdb.SqlResourceSqlRoleAssignment(
-            "role-cosmos-data-contributor",
+        self.cosmos_role_assignment = self._cosmos_data_role(
+            "role-cosmos-data-contributor", stable_guid(p.names.function_app_stem, "cosmos", args.cosmos_database),
+            args.principal_id, account_id, args, p)
+        # Operators administer tenants, keys and prompts with their own Entra ID login (the CLI's
+        # DefaultAzureCredential): Cosmos DB has local auth off, so they need the data role too.
+        self.operator_role_assignments = [
+            self._cosmos_data_role(f"role-cosmos-operator-{index}", stable_guid("operator", operator, "cosmos",
+                                                                                args.cosmos_database),
+                                   operator, account_id, args, p)
+            for index, operator in enumerate(args.operators)
+        ]
+        self.register_outputs({"key_vault": self.key_vault.name})
+
+    def _cosmos_data_role(self, name: str, assignment_id: str, principal_id: pulumi.Input[str],
+                          account_id: pulumi.Output[str], args: SecurityArgs, p: Placement
+                          ) -> cosmosdb.SqlResourceSqlRoleAssignment:
+        """Cosmos DB's built-in Data Contributor on the database only, through Cosmos DB's own RBAC."""
+        return cosmosdb.SqlResourceSqlRoleAssignment(
+            name,
             account_name=args.cosmos_account_name,
             resource_group_name=p.resource_group_name,
-            role_assignment_id=stable_guid(p.names.function_app, "cosmos", args.cosmos_database),
+            role_assignment_id=assignment_id,
             role_definition_id=account_id.apply(lambda i: f"{i}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"),
-            principal_id=args.principal_id,
+            principal_id=principal_id,
             scope=account_id.apply(lambda i: f"{i}/dbs/{args.cosmos_database}"),
             opts=p.child(self),
         )
-        self.register_outputs({"key_vault": self.key_vault.name})
 
     @property
     def all_assignments(self) -> list[pulumi.Resource]:
-        return [*self.role_assignments.values(), self.cosmos_role_assignment]
+        return [*self.role_assignments.values(), self.cosmos_role_assignment, *self.operator_role_assignments]

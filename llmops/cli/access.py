@@ -6,11 +6,15 @@ import argparse
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from llmops.cli import CliError
 from llmops.cli._services import CliServices, run_with_services
-from shared.policies import PolicyError, validate_section
-from shared.tenants import TenantError
+from shared.policies import SECTION_MODELS, PolicyError, validate_section
+from shared.tenants import TenantError, effective_policy
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 
@@ -36,9 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_tenant_add_app)
     p = t_sub.add_parser("list", help="list tenants and apps")
     p.set_defaults(func=_tenant_list)
+    p = t_sub.add_parser("show", help="a tenant's policy and each app's effective policy (tenant + app overrides)")
+    p.add_argument("tenant")
+    p.add_argument("--app", help="only this app")
+    p.set_defaults(func=_tenant_show)
     p = t_sub.add_parser("set-policy", help="set one policy section (JSON) on a tenant or one of its apps")
     p.add_argument("tenant")
-    p.add_argument("section", help="routing | limits | guardrails | cache | prompts | optimisation | ...")
+    p.add_argument("section", help=" | ".join(sorted(SECTION_MODELS)))
     p.add_argument("value", help="the section as JSON, e.g. '{\"requests_per_minute\": 600}'")
     p.add_argument("--app")
     p.set_defaults(func=_tenant_set_policy)
@@ -98,15 +106,70 @@ def _tenant_list(args) -> int:
     return _run(args, action)
 
 
+def _tenant_show(args) -> int:
+    async def action(s: CliServices) -> None:
+        doc = await s.tenants.get_tenant(args.tenant)
+        if doc is None:
+            raise TenantError(f"unknown tenant {args.tenant!r} (llmops tenants list shows them)")
+        apps = sorted(doc.get("apps") or {})
+        if args.app and args.app not in apps:
+            raise TenantError(f"unknown app {args.app!r} in tenant {args.tenant!r} (apps: {', '.join(apps) or 'none'})")
+        print(f"tenant {doc['id']} ({doc.get('name') or doc['id']}): policy {json.dumps(doc.get('policy') or {})}")
+        for app in [args.app] if args.app else apps:
+            own = ((doc.get("apps") or {}).get(app) or {}).get("policy") or {}
+            print(f"app {doc['id']}/{app}: effective policy (sections set on the app: "
+                  f"{', '.join(sorted(own)) or 'none'})")
+            print(json.dumps(effective_policy(doc, app), indent=2, sort_keys=True))
+
+    return _run(args, action)
+
+
+def guardrail_policy_names(directory: Path) -> list[str]:
+    """The ``name`` of every guardrail policy file in ``directory`` (what the gateway loads at start)."""
+    import yaml
+
+    names = []
+    for path in sorted(directory.glob("*.y*ml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            names.append(data["name"])
+    return names
+
+
+def check_references(section: str, parsed: BaseModel) -> None:
+    """Names a section refers to must exist: guardrail policies, deployment aliases (as the gateway sees them)."""
+    from shared.config import get_settings
+    from shared.deployments import DeploymentConfigError, load_registry
+
+    settings = get_settings()
+    policy: Any = getattr(parsed, "policy", None) if section == "guardrails" else None
+    if policy:
+        directory = settings.resolved_guardrails_policy_dir
+        names = guardrail_policy_names(directory)
+        if policy not in names:
+            raise CliError(f"policy section 'guardrails': no guardrail policy named {policy!r} "
+                           f"(policies in {directory}: {', '.join(names) or 'none'})")
+    pin: Any = getattr(parsed, "pin", None) if section == "routing" else None
+    if pin:
+        try:
+            aliases = [d.alias for d in load_registry(settings).chat_deployments()]
+        except DeploymentConfigError as exc:
+            raise CliError(f"cannot check routing.pin {pin!r} against the deployments: {exc}") from None
+        if aliases and pin not in aliases:
+            raise CliError(f"policy section 'routing': pin {pin!r} names no deployment "
+                           f"(deployments: {', '.join(sorted(aliases))})")
+
+
 def _tenant_set_policy(args) -> int:
     try:
         value = json.loads(args.value)
     except json.JSONDecodeError as exc:
         raise CliError(f"the policy value is not valid JSON: {exc}") from None
     try:
-        validate_section(args.section, value)
+        parsed = validate_section(args.section, value)
     except PolicyError as exc:
         raise CliError(str(exc)) from None
+    check_references(args.section, parsed)
 
     async def action(s: CliServices) -> None:
         await s.tenants.set_policy(args.tenant, args.app, args.section, value)
@@ -128,13 +191,13 @@ def _key_create(args) -> int:
 def _key_list(args) -> int:
     async def action(s: CliServices) -> None:
         rows = await s.keys.list_keys(args.tenant, args.app)
-        print(f"{'KEY ID':<18} {'TENANT/APP':<24} {'HINT':<22} {'CREATED':<26} STATE")
+        print(f"{'KEY ID':<18} {'NAME':<20} {'TENANT/APP':<24} {'HINT':<22} {'CREATED':<26} STATE")
         for row in rows:
             state = "active" if row["active"] else ("revoked" if row["revoked_at"] else "expired")
             if row["active"] and row["expires_at"]:
                 state = f"active until {row['expires_at']}"
-            print(f"{row['key_id']:<18} {row['tenant_id'] + '/' + row['app_id']:<24} {row['hint']:<22} "
-                  f"{row['created_at']:<26} {state}")
+            print(f"{row['key_id']:<18} {row.get('name') or '-':<20} {row['tenant_id'] + '/' + row['app_id']:<24} "
+                  f"{row['hint']:<22} {row['created_at']:<26} {state}")
 
     return _run(args, action)
 

@@ -142,8 +142,10 @@ def _scan(args: argparse.Namespace) -> int:
     score = scorer(args.check)
     flagged = 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    from llmops.cli._progress import track
+
     with args.output.open("w", encoding="utf-8") as out:
-        for row in rows:
+        for row in track(rows, f"{args.check} scan"):
             value, extra = score(row)
             is_flagged = value >= threshold and value > 0
             flagged += is_flagged

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,9 @@ def _print_run(run: Any) -> None:
 
 
 def _run_local(args: argparse.Namespace) -> int:
+    from shared.extras import require_extra
+
+    require_extra("train-deps", "llmops pipeline run-local")
     from pipelines.runners.local import LocalTrainingRunner
     from pipelines.training.sample_data import synthetic_examples
     from shared.retraining.contract.examples import write_examples
@@ -190,9 +194,31 @@ def _run_local(args: argparse.Namespace) -> int:
         reason="llmops pipeline run-local",
     )
     print(f"running the pipeline locally on {snapshot} (snapshot {snapshot_id}) ...")
-    run = asyncio.run(_with_service(settings, runner, lambda service: service.start(request)))
+    from llmops.cli._progress import working
+
+    with working("training run: staging") as progress:
+        async def main() -> Any:
+            watcher = asyncio.create_task(_show_steps(runner.runs_root, progress)) if progress else None
+            try:
+                return await _with_service(settings, runner, lambda service: service.start(request))
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+
+        run = asyncio.run(main())
     _print_run(run)
     return 0 if run.status == "completed" else 1
+
+
+async def _show_steps(runs_root: Path, progress: Any) -> None:
+    """Name the step running now (its log is the newest one under the runs folder) on the spinner."""
+    started = time.time()
+    while True:
+        logs = [p for p in runs_root.glob("*/*.log") if p.stat().st_mtime >= started - 1]
+        if logs:
+            newest = max(logs, key=lambda p: p.stat().st_mtime)
+            progress.update(progress.task_ids[0], description=f"training run: step {newest.stem} (log: {newest})")
+        await asyncio.sleep(0.5)
 
 
 def _submit(args: argparse.Namespace) -> int:

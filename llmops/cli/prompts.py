@@ -287,19 +287,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         candidate = await find(registry, args.ref)
         guardrails = output_guardrails(GuardrailService.from_settings(settings))
         model = OpenAIChatModel(azure_openai_client(endpoint, api_version, api_key=api_key), names)
+        from llmops.cli._progress import working
+
         try:
-            record = await evaluate(
-                registry,
-                candidate,
-                label=args.label,
-                dataset=load_dataset(Path(args.dataset)),
-                model=model,
-                model_alias=args.model,
-                pricing=pricing,
-                tolerances=Tolerances.from_settings(settings),
-                actor=actor(),
-                guardrail_check=guardrails,
-            )
+            with working(f"evaluating {args.ref} on {args.dataset}"):
+                record = await evaluate(
+                    registry,
+                    candidate,
+                    label=args.label,
+                    dataset=load_dataset(Path(args.dataset)),
+                    model=model,
+                    model_alias=args.model,
+                    pricing=pricing,
+                    tolerances=Tolerances.from_settings(settings),
+                    actor=actor(),
+                    guardrail_check=guardrails,
+                )
         finally:
             await model.close()
         if args.json:

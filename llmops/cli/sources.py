@@ -110,14 +110,22 @@ def _add(args: argparse.Namespace) -> int:
             await grounding.registry.delete(args.tenant, args.name)  # nothing was synced: do not leave it half-made
             raise
 
-    return _finish(_with_grounding(action), args.json)
+    return _finish(_synced(action, f"adding and syncing {args.name}"), args.json)
 
 
 def _sync(args: argparse.Namespace) -> int:
     async def action(grounding: GroundingService) -> SyncReport:
         return await grounding.sync_origins(args.tenant, args.name)
 
-    return _finish(_with_grounding(action), args.json)
+    return _finish(_synced(action, f"syncing {args.name}"), args.json)
+
+
+def _synced(action: Any, description: str) -> SyncReport:
+    from llmops.cli._progress import working
+
+    with working(f"{description} (parsing, chunking, embedding)"):
+        report: SyncReport = _with_grounding(action)
+    return report
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -19,9 +19,10 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from llmops.simulator import generator, tools
+from llmops.simulator import families, generator, tools
 from llmops.simulator.replies import json_response as _json
 from llmops.simulator.state import DeploymentState, SimulatorState
+from shared.model_catalog import load_catalog
 from shared.responses.events import ResponseEventStream, sse
 from shared.responses.translate import (
     ResponsesRequest,
@@ -72,10 +73,18 @@ async def responses(sim: Simulator, request: Request) -> Response:
     if deployment is None:
         return _error(404, f"The API deployment for this resource does not exist: {parsed.model}.",
                       "DeploymentNotFound")
+    family = load_catalog().family(deployment.family)
+    if (refused := families.refusal(family, chat)) is not None:  # e.g. temperature on a reasoning model
+        deployment.count("refused_parameter")
+        return _json(refused, 400)
     admitted = await sim._admit(deployment, chat)
     if isinstance(admitted, Response):
         return admitted
-    result = generator.complete(chat, hallucinate=sim.state.roll(deployment.faults.hallucination_rate))
+    reasoning = families.reasoning_tokens(family, chat, generator.seed_of(chat["messages"], "reasoning"))
+    result = generator.complete(families.visible_request(chat, reasoning),
+                                hallucinate=sim.state.roll(deployment.faults.hallucination_rate))
+    if reasoning:
+        result["usage"] = families.add_reasoning(result["usage"], reasoning)
     response_id = f"resp_{uuid.uuid4().hex}"
     model = f"{deployment.name}-sim"
     headers = {**admitted, "apim-request-id": str(uuid.uuid4()), "x-ms-region": "Local Simulator"}

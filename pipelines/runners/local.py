@@ -93,6 +93,9 @@ class LocalTrainingRunner:
     async def _run_pipeline(self, request: TrainingRequest, run_dir: Path) -> dict[str, Any]:
         from pipelines.components.spec import EVALUATE, FINETUNE, PREPARE, REGISTER, ComponentSpec
         from pipelines.parameters import TINY
+        from shared.extras import require_extra
+
+        require_extra("train-deps", "the local training runner")
 
         snapshot, production_adapter, code = await asyncio.to_thread(self._stage, request, run_dir)
         params = self.params.model_copy(update={"base_model": self.local_base_model})

@@ -75,7 +75,10 @@ async def _read(deployment: Deployment, response: aiohttp.ClientResponse) -> tup
 
 
 async def _events(deployment: Deployment, response: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
-    """The JSON of each ``data:`` event until ``[DONE]`` (the SDK's stream decoding, without its models)."""
+    """The JSON of each ``data:`` event until ``[DONE]`` (the SDK's stream decoding, without its models).
+
+    An ``error`` event raises a non-retryable ``BackendError`` with the event's code (the SDK raised a
+    bare ``APIError`` there, which no caller handled)."""
     data: list[bytes] = []
     drained = False
     try:
@@ -102,9 +105,9 @@ async def _events(deployment: Deployment, response: aiohttp.ClientResponse) -> A
         drained = True
     except BackendError:
         raise
-    except TimeoutError as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:  # a cut connection: as the SDK, a retryable one
         raise transport_error(deployment, exc) from exc
-    except Exception as exc:  # a cut connection, a broken event
+    except Exception as exc:  # a broken event
         raise BackendError(deployment.alias, None, f"stream interrupted: {exc}", retryable=False,
                            code="stream_interrupted") from exc
     finally:
@@ -123,8 +126,8 @@ class JsonPoster:
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                                                  json_serialize=lambda o: orjson.dumps(o).decode())
+            # no pool limit of its own: the instance's HTTP concurrency bounds the calls in flight
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
         return self._session
 
     async def _send(self, deployment: Deployment, target: Target, body: dict[str, Any], timeout_s: float | None

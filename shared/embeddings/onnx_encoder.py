@@ -54,8 +54,8 @@ class OnnxEncoder:
     def token_ids(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> list[list[int]]:
         """Word-piece ids with [CLS] ... [SEP], cut to ``max_tokens`` (the [SEP] kept)."""
         out = []
-        for encoding in self._tokenizer.encode_batch([t if t else " " for t in texts]):
-            ids = encoding.ids
+        for text in texts:  # one at a time: encode_batch's thread pool costs more than it saves here
+            ids = self._tokenizer.encode(text or " ").ids
             out.append(ids if len(ids) <= max_tokens else [*ids[: max_tokens - 1], ids[-1]])
         return out
 

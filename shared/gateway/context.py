@@ -22,7 +22,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from shared.api.schemas import ChatCompletionRequest
 from shared.auth import Caller, Principal
-from shared.deployments import Deployment
+from shared.deployments import AUTO_MODEL, Deployment
 from shared.limits import Reservation
 from shared.request_record import RequestRecord, Usage
 from shared.routing import RouteDecision
@@ -182,3 +182,12 @@ class RequestContext(Generic[R]):
 
 
 ChatContext = RequestContext[ChatCompletionRequest]
+
+
+def answer_model(ctx: RequestContext[Any]) -> str:
+    """The ``model`` an answer names: the alias the client asked for (failover to another region does not
+    change it), or for ``auto`` the alias routing chose; the serving deployment is in ``x-llmops-deployment``."""
+    requested: str | None = ctx.request.model if ctx.request is not None else None
+    if requested and requested != AUTO_MODEL:
+        return requested
+    return ctx.deployment.alias if ctx.deployment is not None else (requested or AUTO_MODEL)

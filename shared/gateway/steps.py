@@ -35,7 +35,7 @@ from shared.api.errors import ApiError
 from shared.api.schemas import backend_params
 from shared.backends import Backend, BackendResult
 from shared.deployments import AUTO_MODEL, Deployment
-from shared.gateway.context import ChatContext, JsonReply, Reply, RequestGuard, StreamReply, usage_of
+from shared.gateway.context import ChatContext, JsonReply, Reply, RequestGuard, StreamReply, answer_model, usage_of
 from shared.gateway.recorder import Recorder, completion_text
 from shared.gateway.streaming import OpenedStream, StreamRelay
 from shared.limits import LimitExceeded, UsageLimits
@@ -243,7 +243,7 @@ class Steps:
         headers = ctx.base_headers()
         headers["x-llmops-cost-usd"] = f"{ctx.record.get('cost_usd', 0.0):.8f}"
         headers["x-llmops-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
-        body = orjson.dumps(with_citations(ctx, result.body))
+        body = orjson.dumps(with_citations(ctx, {**result.body, "model": answer_model(ctx)}))
         self.recorder.finish(ctx, 200)
         return JsonReply(200, body, headers)
 
@@ -285,7 +285,7 @@ class Steps:
             self.recorder.finish(ctx, 200)
             return StreamReply(200, events, headers)
         self.recorder.finish(ctx, 200)
-        return JsonReply(200, orjson.dumps(with_citations(ctx, hit.response)), headers)
+        return JsonReply(200, orjson.dumps(with_citations(ctx, {**hit.response, "model": answer_model(ctx)})), headers)
 
     def stream_interrupted(self, deployment: Deployment) -> None:
         """A stream broke after its first byte: the deployment failed, but nothing can be retried now."""

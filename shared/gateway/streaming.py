@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from shared.api import sse
 from shared.backends import Backend, BackendError, Chunk
 from shared.deployments import Deployment
-from shared.gateway.context import ChatContext, StreamCheck, usage_of
+from shared.gateway.context import ChatContext, StreamCheck, answer_model, usage_of
 from shared.gateway.recorder import Recorder
 from shared.request_record import Usage
 from shared.tokens import count_text_tokens
@@ -120,8 +120,11 @@ class StreamRelay:
         sent: list[Chunk] | None = [] if ctx.cache is not None and self.cache is not None else None
         ctx.record["ttft_ms"] = round((opened.first_chunk_ns - ctx.received_ns) / 1e6, 3)
         chunk = opened.first
+        model = answer_model(ctx)
         try:
             while chunk is not None:
+                if "model" in chunk:
+                    chunk["model"] = model
                 if chunk.get("usage"):
                     usage = usage_of(chunk)
                 if not chunk.get("choices") and chunk.get("usage"):

@@ -30,6 +30,7 @@ from shared.guardrails.policy import AppGuardrails, BoundRule, GuardrailPolicy, 
 from shared.guardrails.streaming import StreamGuard
 from shared.guardrails.verdicts import Action, Finding, Stage, Verdict
 from shared.observability import names
+from shared.policies import SectionCache
 from shared.tokens import message_text
 
 _meter = metrics.get_meter(names.INSTRUMENTATION_SCOPE)
@@ -76,6 +77,8 @@ class GuardrailService:
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies
         self._topic_overrides: dict[tuple[Any, ...], TopicsCheck] = {}
+        # the app's section parsed once per stored policy dict, not on every request
+        self._sections = SectionCache(AppGuardrails, "guardrails", parse=AppGuardrails.parse)
 
     @classmethod
     def from_settings(cls, settings: GuardrailSettings) -> GuardrailService:
@@ -92,7 +95,7 @@ class GuardrailService:
     def policy_for(
         self, tenant_id: str, app_id: str, app_section: object = None
     ) -> tuple[GuardrailPolicy, AppGuardrails]:
-        section = AppGuardrails.parse(app_section)
+        section: AppGuardrails = self._sections.get(app_section)
         return self.policies.resolve(tenant_id, app_id, section), section
 
     # --- input ----------------------------------------------------------------------------

@@ -60,23 +60,28 @@ CORE_PANELS: tuple[Panel, ...] = (
         _metric(n.METRIC_REQUESTS), f"| summarize requests = sum(Sum) by status = {_s(n.LLMOPS_STATUS)}, {_GRAIN}",
         "| render timechart")),
     Panel("latency-p50-p95", "Chat latency p50 / p95 (ms)", "infrastructure", "timechart", _lines(
-        _CHAT, f"| summarize p50 = percentile(DurationMs, 50), p95 = percentile(DurationMs, 95) by {_GRAIN}",
+        _CHAT, "| summarize p50 = percentilew(DurationMs, ItemCount, 50), "
+        f"p95 = percentilew(DurationMs, ItemCount, 95) by {_GRAIN}",
         "| render timechart")),
     Panel("gateway-overhead", "Gateway overhead p50 / p95 (ms)", "infrastructure", "timechart", _lines(
         _CHAT, f"| extend overhead_ms = todouble({_p(n.LLMOPS_OVERHEAD_MS)})",
-        f"| summarize p50 = percentile(overhead_ms, 50), p95 = percentile(overhead_ms, 95) by {_GRAIN}",
+        f"| summarize p50 = percentilew(overhead_ms, ItemCount, 50), p95 = percentilew(overhead_ms, ItemCount, 95) "
+        f"by {_GRAIN}",
         "| render timechart")),
     Panel("time-to-first-token", "Time to first token p50 / p95 (ms)", "infrastructure", "timechart", _lines(
-        _metric(n.METRIC_TIME_TO_FIRST_CHUNK),
-        f"| summarize mean_ms = 1000.0 * sum(Sum) / sum(ItemCount), max_ms = 1000.0 * max(Max) by {_GRAIN}",
+        _CHAT, f"| where tobool({_p(n.LLMOPS_STREAMED)})", f"| extend ttft_ms = todouble({_p(n.LLMOPS_TTFT_MS)})",
+        "| where isnotnull(ttft_ms)",
+        f"| summarize p50 = percentilew(ttft_ms, ItemCount, 50), p95 = percentilew(ttft_ms, ItemCount, 95) by {_GRAIN}",
         "| render timechart")),
     Panel("tokens-per-second", "Output tokens per second (per answer, mean)", "infrastructure", "timechart", _lines(
         _CHAT, f"| extend tps = 1000.0 * toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)}) / DurationMs",
-        "| where DurationMs > 0", f"| summarize tokens_per_second = avg(tps) by {_GRAIN}", "| render timechart")),
+        "| where DurationMs > 0", f"| summarize tokens_per_second = sum(tps * ItemCount) / sum(ItemCount) by {_GRAIN}",
+        "| render timechart")),
     Panel("latency-by-deployment", "Latency by deployment (ms)", "infrastructure", "table", _lines(
         _CHAT, f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
-        "| summarize requests = count(), p50 = percentile(DurationMs, 50), p95 = percentile(DurationMs, 95), "
-        f"overhead_p95 = percentile(todouble({_p(n.LLMOPS_OVERHEAD_MS)}), 95) by deployment",
+        "| summarize requests = sum(ItemCount), p50 = percentilew(DurationMs, ItemCount, 50), "
+        "p95 = percentilew(DurationMs, ItemCount, 95), "
+        f"overhead_p95 = percentilew(todouble({_p(n.LLMOPS_OVERHEAD_MS)}), ItemCount, 95) by deployment",
         "| order by requests desc")),
     Panel("errors-and-429s", "Errors and 429s", "infrastructure", "timechart", _lines(
         "let gateway = AppMetrics", "| where TimeGenerated {TimeRange}",
@@ -111,13 +116,13 @@ CORE_PANELS: tuple[Panel, ...] = (
     # --- model behaviour ---------------------------------------------------------------------
     Panel("tokens-by-deployment", "Tokens by deployment (input, cached input, output)", "model", "table", _lines(
         _CHAT, f"| extend deployment = {_s(n.LLMOPS_DEPLOYMENT)}",
-        f"| summarize input = sum(toint({_p(n.GEN_AI_USAGE_INPUT_TOKENS)})), "
-        f"output = sum(toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)})), "
-        f"cached_input = sum(toint({_p(n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)})) by deployment",
+        f"| summarize input = sum(toint({_p(n.GEN_AI_USAGE_INPUT_TOKENS)}) * ItemCount), "
+        f"output = sum(toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)}) * ItemCount), "
+        f"cached_input = sum(toint({_p(n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)}) * ItemCount) by deployment",
         "| order by input + output desc")),
     Panel("output-length", "Output length (tokens per answer)", "model", "barchart", _lines(
         _CHAT, f"| extend output_tokens = toint({_p(n.GEN_AI_USAGE_OUTPUT_TOKENS)})",
-        "| summarize answers = count() by bucket = bin(output_tokens, 50)", "| order by bucket asc",
+        "| summarize answers = sum(ItemCount) by bucket = bin(output_tokens, 50)", "| order by bucket asc",
         "| render columnchart")),
     Panel("cache-hit-rate", "Cache hit rate (%)", "model", "timechart", _lines(
         _metric(n.METRIC_CACHE_LOOKUPS), f"| extend status = {_s(n.LLMOPS_CACHE_STATUS)}",

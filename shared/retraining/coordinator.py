@@ -3,11 +3,16 @@
 - ``handle_retrain_message``: a ``retrain-requests`` queue message -> export the dataset snapshot ->
   submit the pipeline once per snapshot (``RetrainingService``). Bad messages raise ``ValueError``, so
   the host retries them and then moves them to the poison queue, where they stay visible.
-- ``on_run_completed``: Azure ML's ``RunCompleted`` / ``RunStatusChanged`` event -> refresh the run
-  record (metrics, gate decision, registered model); failures are counted for the alert.
-- ``on_model_registered``: ``ModelRegistered`` for a candidate whose gate passed -> deploy it behind an
-  OpenAI-compatible endpoint and start a canary rollout against the production deployment. A model
-  whose gate did not pass never gets traffic.
+- ``handle_model_work``: a ``model-events`` queue message (an Azure ML event the Event Grid function
+  enqueued, ``shared.retraining.operations``) -> ``on_run_completed`` or ``on_model_registered``;
+- ``on_run_completed``: ``RunCompleted`` / ``RunStatusChanged`` -> refresh the run record (metrics,
+  gate decision, registered model); failures are counted for the alert.
+- ``on_model_registered``: ``ModelRegistered`` for a candidate whose gate passed -> *start* deploying it
+  behind an OpenAI-compatible endpoint (a ``ServingOperation``); a model whose gate did not pass never
+  gets traffic.
+- ``poll_operations``: the timer -> check each deployment still in progress; once ready, start a canary
+  rollout against the production deployment. It also refreshes runs still in flight (``poll_runs``),
+  so runs do not depend on events alone.
 - ``evaluate_canaries``: the timer -> promote or roll back each canary on live signals.
 
 Azure ML emits the two events itself; the local runner finishes inside ``submit``, so locally the
@@ -30,18 +35,24 @@ from shared.observability import names as n
 from shared.observability.telemetry import Telemetry
 from shared.retraining.contract.registry import RegisteredModel
 from shared.retraining.contract.runs import TrainingRequest, TrainingRun
+from shared.retraining.operations import (
+    MODEL_REGISTERED,
+    RUN_COMPLETED,
+    RUN_STATUS_CHANGED,
+    ServingOperation,
+    ServingOperations,
+    parse_model_work,
+)
 from shared.retraining.runner import RetrainingService
 from shared.retraining.runs import TRAINING_RUNS
-from shared.retraining.serving import ServingDeployer
+from shared.retraining.serving import DeployProgress, ServingDeployer, ServingEndpoint
 from shared.retraining.snapshots import export_snapshot
 from shared.rollouts import CanaryJudge, Decision, Rollout, RolloutStore
-from shared.store import DocumentStore
+from shared.store import DocumentStore, Filter
 
 log = logging.getLogger(__name__)
 EventSink = Callable[[str, str, dict[str, Any]], Awaitable[None]]
-RUN_COMPLETED = "Microsoft.MachineLearningServices.RunCompleted"
-RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
-MODEL_REGISTERED = "Microsoft.MachineLearningServices.ModelRegistered"
+IN_FLIGHT: tuple[str, ...] = ("submitted", "running")
 
 
 class RetrainMessage(BaseModel):
@@ -84,6 +95,12 @@ class RetrainingCoordinator:
         self.telemetry = telemetry
         self.event_sink = event_sink
         self.local_api_key = local_api_key
+        self.operations = ServingOperations(store)
+
+    def _serving(self) -> ServingDeployer:
+        if self._deployer is None:
+            self._deployer = self._deployer_factory()
+        return self._deployer
 
     def _count(self, status: str) -> None:
         if self.telemetry is not None:
@@ -122,18 +139,30 @@ class RetrainingCoordinator:
         await sink(RUN_COMPLETED, f"experiments/local/runs/{run.id}", {
             "runId": run.id, "runStatus": run.status.capitalize(), "experimentName": "local"})
 
-    # -- Event Grid -------------------------------------------------------------------------
+    # -- model-events queue (what the Event Grid function enqueued) ------------------------------
+    async def handle_model_work(self, body: bytes | str) -> TrainingRun | ServingOperation | None:
+        work = parse_model_work(body)
+        if work.event_type == MODEL_REGISTERED:
+            return await self.on_model_registered(work.data)
+        if work.event_type in (RUN_COMPLETED, RUN_STATUS_CHANGED):
+            return await self.on_run_completed(work.data)
+        return None
+
     async def on_run_completed(self, data: dict[str, Any]) -> TrainingRun | None:
         run_id = str(data.get("runId") or "")
         docs = await self.store.query(TRAINING_RUNS, {"id": run_id}, limit=1) if run_id else []
         if not docs:  # a child step's run, or a run this platform did not start
             return None
-        run = await self.service.refresh(run_id, docs[0]["dataset_id"])
+        return await self._refresh(run_id, docs[0]["dataset_id"])
+
+    async def _refresh(self, run_id: str, dataset_id: str) -> TrainingRun:
+        run = await self.service.refresh(run_id, dataset_id)
         if run.finished:
             self._count("gate_failed" if run.status == "completed" and run.gate_passed is False else run.status)
         return run
 
-    async def on_model_registered(self, data: dict[str, Any]) -> Rollout | None:
+    async def on_model_registered(self, data: dict[str, Any]) -> ServingOperation | None:
+        """Start deploying a candidate whose gate passed; returns once the deployment is started."""
         name = str(data.get("modelName") or data.get("ModelName") or "")
         version = str(data.get("modelVersion") or data.get("ModelVersion") or "")
         tags = data.get("modelTags") or data.get("ModelTags") or {}
@@ -142,29 +171,59 @@ class RetrainingCoordinator:
         if tags.get("gate") != "passed":
             log.warning("model %s:%s was registered without a passed gate; it gets no traffic", name, version)
             return None
-        rollout_id = f"{name}-{version}"
-        existing = await self.rollouts.get(rollout_id)
+        operation_id = f"{name}-{version}"
+        existing = await self.operations.get(operation_id)
         if existing is not None:  # Event Grid delivers at least once
             return existing
-        registry = str(data.get("registry") or "azureml")
-        model = RegisteredModel(name=name, version=version, registry=registry,
+        model = RegisteredModel(name=name, version=version, registry=str(data.get("registry") or "azureml"),
                                 uri=str(data.get("modelUri") or f"azureml:{name}:{version}"))
-        if self._deployer is None:
-            self._deployer = self._deployer_factory()
-        endpoint = await self._deployer.deploy(model)
+        dataset_id = str(tags.get("dataset_ids") or "") or None
+        operation = ServingOperation(id=operation_id, model=model, dataset_id=dataset_id)
+        return await self._advance(operation, await self._serving().begin(model))
+
+    async def _advance(self, operation: ServingOperation, progress: DeployProgress) -> ServingOperation:
+        update: dict[str, Any] = {"stage": progress.stage, "detail": progress.detail}
+        if progress.state == "ready" and progress.endpoint is not None:
+            await self._start_canary(operation, progress.endpoint)
+            update["status"] = "ready"
+        elif progress.state == "failed":
+            log.warning("deployment of %s failed: %s", operation.model.uri, progress.detail)
+            self._count("deploy_failed")
+            update["status"] = "failed"
+        return await self.operations.save(operation.model_copy(update=update))
+
+    async def _start_canary(self, operation: ServingOperation, endpoint: ServingEndpoint) -> Rollout:
+        existing = await self.rollouts.get(operation.id)
+        if existing is not None:
+            return existing
+        model = operation.model
         deployment = Deployment(
-            alias=f"ft-{name}-{version}", endpoint=endpoint.base_url, deployment=endpoint.model,
-            model=f"{name}:{version}", tier="canary", api_style="openai",
+            alias=f"ft-{model.name}-{model.version}", endpoint=endpoint.base_url, deployment=endpoint.model,
+            model=f"{model.name}:{model.version}", tier="canary", api_style="openai",
             auth="entra" if endpoint.auth == "aad" else "key",
             api_key=None if endpoint.auth == "aad" else self.local_api_key,
             token_scope=endpoint.token_scope, headers=endpoint.headers,
             input_per_1m=self.canary.input_per_1m, output_per_1m=self.canary.output_per_1m)
-        rollout = Rollout(id=rollout_id, dataset_id=str(tags.get("dataset_ids") or "") or None,
-                          model=model.model_dump(), deployment=deployment, target_alias=self.canary.target_alias,
-                          share=self.canary.share)
+        rollout = Rollout(id=operation.id, dataset_id=operation.dataset_id, model=model.model_dump(),
+                          deployment=deployment, target_alias=self.canary.target_alias, share=self.canary.share)
         await self.rollouts.start(rollout)
         self._count("canary_started")
         return rollout
+
+    # -- polling timer: long operations and runs, never waited for inside a function ---------------
+    async def poll_operations(self) -> list[ServingOperation]:
+        """One check of every deployment still in progress (the canary starts when one is ready), then
+        a refresh of every run still in flight."""
+        done = []
+        for operation in await self.operations.deploying():
+            progress = await self._serving().check(operation.model)
+            done.append(await self._advance(operation.model_copy(update={"checks": operation.checks + 1}), progress))
+        await self.poll_runs()
+        return done
+
+    async def poll_runs(self) -> list[TrainingRun]:
+        docs = await self.store.query(TRAINING_RUNS, [Filter("status", "in", list(IN_FLIGHT))], limit=50)
+        return [await self._refresh(str(doc["id"]), str(doc["dataset_id"])) for doc in docs]
 
     # -- timer ------------------------------------------------------------------------------
     async def evaluate_canaries(self) -> list[tuple[Rollout, Decision]]:

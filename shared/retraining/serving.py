@@ -10,6 +10,12 @@
   the gateway's routing decision, not the endpoint's traffic split).
 - ``LocalServingDeployer``: the simulator (or any OpenAI-compatible server) stands in for the
   endpoint; the same entities are still built, so a bad configuration fails locally too.
+
+Creating an online deployment takes 20-40 minutes, far past what one function may run. So a deployer
+never waits: ``begin`` starts the next step (the endpoint, then the deployment) and returns its
+``DeployProgress``; ``check`` looks once (a GET or two) and starts the deployment when the endpoint is
+ready. The coordinator calls ``begin`` from the queue function and ``check`` from a timer until the
+progress is ``ready`` (with the endpoint) or ``failed``.
 """
 
 from __future__ import annotations
@@ -63,8 +69,21 @@ class ServingConfig(BaseModel):
         )
 
 
+class DeployProgress(BaseModel):
+    state: Literal["running", "ready", "failed"]
+    stage: Literal["endpoint", "deployment", "done"]
+    endpoint: ServingEndpoint | None = None  # when ready
+    detail: str = ""
+
+
 class ServingDeployer(Protocol):
-    async def deploy(self, model: RegisteredModel) -> ServingEndpoint: ...
+    async def begin(self, model: RegisteredModel) -> DeployProgress:
+        """Start deploying ``model`` (idempotent); returns at once."""
+        ...
+
+    async def check(self, model: RegisteredModel) -> DeployProgress:
+        """Where the deployment stands now; moves it on to its next step when the last one is done."""
+        ...
 
 
 def served_name(model: RegisteredModel) -> str:
@@ -165,35 +184,73 @@ class AzureMLServingDeployer:
             written.append(path)
         return written
 
-    # -- deployment (Azure) -----------------------------------------------------------------
-    async def deploy(self, model: RegisteredModel) -> ServingEndpoint:
-        return await asyncio.to_thread(self._deploy, model)
+    # -- deployment (Azure): started, then checked; never waited for ----------------------------
+    async def begin(self, model: RegisteredModel) -> DeployProgress:
+        return await asyncio.to_thread(self._step, model)
 
-    def _deploy(self, model: RegisteredModel) -> ServingEndpoint:
+    async def check(self, model: RegisteredModel) -> DeployProgress:
+        return await asyncio.to_thread(self._step, model)
+
+    def _step(self, model: RegisteredModel) -> DeployProgress:
+        """One look at the endpoint and the deployment, starting whichever is missing (no ``.result()``)."""
         from azure.core.exceptions import ResourceNotFoundError
 
-        deployment = self.build_deployment(model)
         try:
             endpoint = self.ml_client.online_endpoints.get(self.config.endpoint_name)
         except ResourceNotFoundError:
-            endpoint = self.ml_client.online_endpoints.begin_create_or_update(self.build_endpoint()).result()
-        self.ml_client.online_deployments.begin_create_or_update(deployment).result()
-        return self.endpoint_for(model, endpoint.scoring_uri)
+            self.ml_client.online_endpoints.begin_create_or_update(self.build_endpoint())
+            return DeployProgress(state="running", stage="endpoint", detail="endpoint creation started")
+        state = _provisioning(endpoint)
+        if state != "succeeded":
+            return DeployProgress(state="failed" if state == "failed" else "running", stage="endpoint",
+                                  detail=f"endpoint {endpoint.provisioning_state}")
+        name = deployment_name(model)
+        try:
+            deployment = self.ml_client.online_deployments.get(name=name, endpoint_name=self.config.endpoint_name)
+        except ResourceNotFoundError:
+            self.ml_client.online_deployments.begin_create_or_update(self.build_deployment(model))
+            return DeployProgress(state="running", stage="deployment", detail=f"deployment {name} started")
+        state = _provisioning(deployment)
+        if state == "succeeded":
+            return DeployProgress(state="ready", stage="done", endpoint=self.endpoint_for(model, endpoint.scoring_uri))
+        return DeployProgress(state="failed" if state == "failed" else "running", stage="deployment",
+                              detail=f"deployment {name} {deployment.provisioning_state}")
+
+
+def _provisioning(entity: Any) -> str:
+    state = str(getattr(entity, "provisioning_state", "") or "").lower()
+    return "failed" if state in ("failed", "canceled") else state
 
 
 class LocalServingDeployer:
-    """Locally the simulator stands in for the endpoint; the Azure entities are still built."""
+    """Locally the simulator stands in for the endpoint; the Azure entities are still built.
 
-    def __init__(self, base_url: str, config: ServingConfig):
+    ``provisioning_checks``: how many checks report the deployment still running before it is ready
+    (0: ready at once), so the started-then-polled path runs locally as it does in Azure."""
+
+    def __init__(self, base_url: str, config: ServingConfig, *, provisioning_checks: int = 0):
         self.base_url = base_url.rstrip("/")
         self.config = config
+        self.provisioning_checks = provisioning_checks
+        self._checks: dict[str, int] = {}
 
-    async def deploy(self, model: RegisteredModel) -> ServingEndpoint:
+    async def begin(self, model: RegisteredModel) -> DeployProgress:
         builder = AzureMLServingDeployer(None, self.config)
         builder.build_endpoint()
         if model.registry == "azureml":
             builder.build_deployment(model)
-        return ServingEndpoint(base_url=self.base_url, model=served_name(model), auth="none", token_scope=None)
+        self._checks.setdefault(model.uri, 0)
+        return self._progress(model)
+
+    async def check(self, model: RegisteredModel) -> DeployProgress:
+        self._checks[model.uri] = self._checks.get(model.uri, 0) + 1
+        return self._progress(model)
+
+    def _progress(self, model: RegisteredModel) -> DeployProgress:
+        if self._checks.get(model.uri, 0) < self.provisioning_checks:
+            return DeployProgress(state="running", stage="deployment", detail="provisioning (local)")
+        endpoint = ServingEndpoint(base_url=self.base_url, model=served_name(model), auth="none", token_scope=None)
+        return DeployProgress(state="ready", stage="done", endpoint=endpoint)
 
 
 def build_serving_deployer(settings: Settings) -> ServingDeployer:

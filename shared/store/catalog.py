@@ -74,6 +74,8 @@ CONTAINERS: dict[str, ContainerSpec] = {
         ContainerSpec("datasets", "id", description="fine-tuning datasets per tenant app, with statistics"),
         ContainerSpec("training_examples", "dataset_id", description="curated chat-format training examples"),
         ContainerSpec("model_rollouts", "id", description="canary rollouts of fine-tuned models and their decisions"),
+        ContainerSpec("serving_operations", "id",
+                      description="candidates being deployed behind an endpoint: started, then polled until ready"),
         # --- orchestration (issue 14): grounding sources and conversation memory ---
         ContainerSpec("grounding_sources", "tenant_id",
                       description="registered grounding sources per tenant: files, content hashes, revision"),

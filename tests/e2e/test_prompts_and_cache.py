@@ -248,7 +248,7 @@ def test_prompt_eval_against_the_simulator_gates_promotion(stack: Stack, tmp_pat
         )
         sim = ["--endpoint", stack.simulator_url, "--api-key", SIMULATOR_KEY, "--model", "gpt-4o-mini"]
         assert cli(["prompts", "push", str(prompts)]) == 0
-        assert cli(["prompts", "promote", "faq", "v1", "--label", "production"]) == 1  # no evaluation yet
+        assert cli(["prompts", "promote", "faq", "v1", "--label", "production"]) == 2  # no evaluation yet
         assert cli(["prompts", "eval", "faq@v1", "--dataset", str(dataset), *sim]) == 0
         out = capsys.readouterr().out
         assert "vs production (nothing yet) on 2 cases" in out and "PASSED" in out

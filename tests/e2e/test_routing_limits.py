@@ -144,7 +144,7 @@ def test_costs_command_prints_a_table(stack: Stack, capsys) -> None:
             rows = capsys.readouterr().out
             err = io.StringIO()
             with contextlib.redirect_stderr(err):
-                assert cli("costs", "--by", "region") == 1
+                assert cli("costs", "--by", "region") == 2
         finally:
             for key, value in previous.items():
                 if value is None:

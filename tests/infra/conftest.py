@@ -12,17 +12,19 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 TENANT = "99999999-8888-7777-6666-555555555555"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+NAME_SUFFIX = "k7q2x"  # what the mocked random provider makes for the global names' suffix
 DEV_STACK_FILE = REPO_ROOT / "infra" / "Pulumi.dev.yaml"
 
 # pulumi type token -> (ARM resource type, input holding the Azure name)
@@ -70,6 +72,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
         self.calls: list[str] = []
+        # logical name -> logical names it depends on (explicit depends_on and the outputs it reads)
+        self.dependencies: dict[str, set[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
@@ -78,7 +82,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs["name"] = azure_name
         resource_id = self._arm_id(args.typ, inputs, azure_name)
         outputs.update(self._computed(args.typ, inputs, azure_name))
-        if args.typ.startswith(("azure-native:", "command:")):
+        if args.typ.startswith(("azure-native:", "command:", "random:")):
             self.resources.append(Recorded(args.typ, args.name, inputs, resource_id))
         return resource_id, outputs
 
@@ -98,6 +102,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     @staticmethod
     def _computed(typ: str, inputs: dict[str, Any], azure_name: str) -> dict[str, Any]:
+        if typ == "random:index/randomString:RandomString":
+            return {"result": NAME_SUFFIX}
         if typ == "azure-native:cosmosdb:DatabaseAccount":
             return {"documentEndpoint": f"https://{azure_name}.documents.azure.com:443/"}
         if typ == "azure-native:cognitiveservices:Account":
@@ -120,6 +126,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                     "tenantId": TENANT,
                 },
             }
+        if typ == "azure-native:eventgrid:SystemTopic":
+            return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:machinelearningservices:Compute":
             return {"identity": {"type": "SystemAssigned", "principalId": f"principal-of-{azure_name}"}}
         if typ == "azure-native:applicationinsights:Component":
@@ -131,11 +139,29 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {}
 
 
+_register_resource = MockMonitor.RegisterResource
+
+
+def _recording_register(self: MockMonitor, request: Any) -> Any:
+    """What the engine would be told a resource waits for (the mocks' ``new_resource`` does not see it)."""
+    if isinstance(self.mocks, PlatformMocks):
+        self.mocks.dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
+    return _register_resource(self, request)
+
+
+MockMonitor.RegisterResource = _recording_register  # type: ignore[method-assign]
+
+
 @dataclass
 class ProgramRun:
     resources: list[Recorded]
     outputs: dict[str, Any]
     config: Any
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+
+    def depends_on(self, name: str) -> set[str]:
+        """The logical names of the resources ``name`` waits for."""
+        return self.dependencies.get(name, set())
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [r for r in self.resources if r.typ == f"azure-native:{typ}"]
@@ -243,7 +269,7 @@ def run_program(values: dict[str, Any], stack: str, repo_root: Path) -> ProgramR
         return pulumi.Output.from_input(outputs).apply(resolved.update)
 
     program()
-    return ProgramRun(resources=mocks.resources, outputs=resolved, config=cfg)
+    return ProgramRun(resources=mocks.resources, outputs=resolved, config=cfg, dependencies=mocks.dependencies)
 
 
 @pytest.fixture(scope="session")
@@ -274,7 +300,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
     root = make_function_app_tree(tmp_path_factory.mktemp("repo"))
     values = dev_stack_values()
     values["tags"] = {"cost-center": "ai-platform", "team": "llmops"}
-    values["alerts"] = {**values["alerts"], "latencyP95Ms": 750, "error5xxPercent": 3.5}
+    values["alerts"] = {**values["alerts"], "ttftP95Ms": 750, "error5xxPercent": 3.5}
     values["ml"] = {**values["ml"], "regressionSet": "azureml:llmops-regression-set:1"}
     values["functionApp"] = {**values["functionApp"], "packagePath": str(root / "dist" / "function-app.zip")}
     return run_program(values, "test", root)

@@ -47,7 +47,7 @@ def test_guardrails_use_content_safety_and_the_packaged_encoder(platform: Progra
 
     settings = deployed_settings(platform)
     assert settings.content_safety_endpoint == platform.outputs["contentSafetyEndpoint"]
-    assert settings.content_safety_endpoint == "https://cs-llmops-test.cognitiveservices.azure.com/"
+    assert settings.content_safety_endpoint == "https://cs-llmops-test-k7q2x.cognitiveservices.azure.com/"
     assert settings.content_safety_key is None  # the managed identity (Cognitive Services User), never a key
     assert settings.embedding_model_dir == Path(MODEL_ARCHIVE_DIR)
     assert resolve_model_dir(settings.embedding_model_dir) == APP_ROOT / "models" / "all-MiniLM-L6-v2"
@@ -66,7 +66,7 @@ async def test_the_deployed_settings_build_the_guardrail_service(platform: Progr
     assert clients == {ContentSafetyClient}  # injection, toxicity, groundedness: Content Safety in Azure
     for rule in rules:
         if rule.check.azure is not None:
-            assert rule.check.azure.endpoint == "https://cs-llmops-test.cognitiveservices.azure.com"
+            assert rule.check.azure.endpoint == "https://cs-llmops-test-k7q2x.cognitiveservices.azure.com"
             await rule.check.azure.close()
 
 
@@ -103,7 +103,7 @@ def test_the_gateway_loads_the_deployments_as_deployed(platform: ProgramRun, mon
     assert [d.alias for d in registry] == [d.alias for d in platform.config.openai.deployments]
     assert registry.default().alias == platform.config.openai.first_of_tier("small").alias
     assert {d.auth for d in registry} == {"entra"}  # managed identity, no api keys
-    assert {d.endpoint for d in registry} == {"https://oai-llmops-test.openai.azure.com"}
+    assert {d.endpoint for d in registry} == {"https://oai-llmops-test-k7q2x.openai.azure.com"}
 
 
 def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platform: ProgramRun):
@@ -112,7 +112,7 @@ def test_deployments_json_is_generated_from_config_and_the_openai_endpoint(platf
     assert [d["alias"] for d in deployments] == [c.alias for c in configured]
     for sent, wanted in zip(deployments, configured, strict=True):
         assert set(sent) == DEPLOYMENT_KEYS
-        assert sent["endpoint"] == platform.outputs["openaiEndpoint"] == "https://oai-llmops-test.openai.azure.com/"
+        assert sent["endpoint"] == platform.outputs["openaiEndpoint"] == "https://oai-llmops-test-k7q2x.openai.azure.com/"
         assert sent["deployment"] == wanted.deployment_name
         assert sent["api_version"] == platform.config.openai.api_version
         assert sent["tier"] == wanted.tier

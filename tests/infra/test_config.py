@@ -27,7 +27,7 @@ def test_the_documented_example_stack_is_valid(stack_values):
     assert cfg.location == "swedencentral"
     assert {d.tier for d in cfg.openai.deployments} == {"small", "frontier", "embeddings"}
     assert cfg.ml.gpu_max_nodes >= 1
-    assert cfg.alerts.latency_p95_ms == 800
+    assert cfg.alerts.ttft_p95_ms == 2000 and cfg.alerts.overhead_p95_ms == 50
     assert cfg.budget.daily_usd > 0
     assert cfg.owners
 
@@ -57,7 +57,7 @@ def test_misspelled_key_is_reported_as_unknown(stack_values):
     [
         ("functionApp", "instanceMemoryMb", 1024, "llmops:functionApp.instanceMemoryMb"),
         ("functionApp", "codeDeployment", "ftp", "llmops:functionApp.codeDeployment"),
-        ("alerts", "latencyP95Ms", -5, "llmops:alerts.latencyP95Ms"),
+        ("alerts", "ttftP95Ms", -5, "llmops:alerts.ttftP95Ms"),
         ("alerts", "windowMinutes", 7, "llmops:alerts.windowMinutes"),
         ("budget", "dailyUsd", "lots", "llmops:budget.dailyUsd"),
         ("keyVault", "softDeleteRetentionDays", 3, "llmops:keyVault.softDeleteRetentionDays"),

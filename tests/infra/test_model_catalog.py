@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, parse_stack_config, retirement_warnings
+from infra.config import ConfigError, parse_stack_config
+from infra.model_checks import retirement_warnings
 from shared.model_catalog import CatalogError, load_catalog, parse_catalog
 
 TODAY = dt.date(2026, 12, 2)

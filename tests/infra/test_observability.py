@@ -84,8 +84,17 @@ def test_workbook_has_each_panel_on_the_right_names(panel: str, required: set[st
 
 def test_latency_panel_shows_p50_and_p95():
     query = workbook_queries()["latency-p50-p95"]
-    assert "percentile(DurationMs, 50)" in query and "percentile(DurationMs, 95)" in query
+    assert "percentilew(DurationMs, ItemCount, 50)" in query and "percentilew(DurationMs, ItemCount, 95)" in query
     assert query.startswith("AppDependencies")
+
+
+def test_span_panels_weight_sampled_spans_by_item_count():
+    """A kept span stands for ItemCount requests: unweighted counts and percentiles would undercount."""
+    for panel, query in workbook_queries().items():
+        if not query.startswith("AppDependencies") or "summarize" not in query:
+            continue
+        assert "count()" not in query and "percentile(" not in query and "avg(" not in query, panel
+        assert "ItemCount" in query, panel
 
 
 def test_every_query_reads_the_workspace_over_the_selected_time_range():
@@ -116,7 +125,8 @@ def test_alert_thresholds_come_from_config(platform: ProgramRun):
     cfg = platform.config
     alerts = _alerts(platform)
     threshold = {key: alert["criteria"]["allOf"][0]["threshold"] for key, alert in alerts.items()}
-    assert threshold["latency-p95"] == cfg.alerts.latency_p95_ms == 750
+    assert threshold["ttft-p95"] == cfg.alerts.ttft_p95_ms == 750
+    assert threshold["overhead-p95"] == cfg.alerts.overhead_p95_ms
     assert threshold["http-5xx-rate"] == cfg.alerts.error_5xx_percent == 3.5
     assert threshold["budget-burn"] == pytest.approx(cfg.budget.daily_usd * cfg.budget.burn_alert_percent / 100)
     assert threshold["guardrail-violation-rate"] == cfg.alerts.guardrail_violation_percent
@@ -124,8 +134,8 @@ def test_alert_thresholds_come_from_config(platform: ProgramRun):
     assert alerts["retraining-failures"]["criteria"]["allOf"][0]["operator"] == "GreaterThanOrEqual"
     for alert in alerts.values():
         assert alert["severity"] == cfg.alerts.severity
-    assert alerts["latency-p95"]["windowSize"] == iso_duration(cfg.alerts.window_minutes)
-    assert alerts["latency-p95"]["evaluationFrequency"] == iso_duration(cfg.alerts.evaluation_frequency_minutes)
+    assert alerts["ttft-p95"]["windowSize"] == iso_duration(cfg.alerts.window_minutes)
+    assert alerts["ttft-p95"]["evaluationFrequency"] == iso_duration(cfg.alerts.evaluation_frequency_minutes)
 
 
 def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: ProgramRun):
@@ -134,7 +144,8 @@ def test_alert_rules_query_the_workspace_and_notify_the_owners(platform: Program
     assert [r["emailAddress"] for r in action_group.inputs["emailReceivers"]] == list(platform.config.owners)
     alerts = _alerts(platform)
     assert set(alerts) == {
-        "latency-p95",
+        "ttft-p95",
+        "overhead-p95",
         "http-5xx-rate",
         "budget-burn",
         "guardrail-violation-rate",
@@ -157,7 +168,12 @@ def test_alert_queries_name_what_they_measure(stack_values):
     assert names.METRIC_COST in names_in(rules["budget-burn"].query)
     assert {names.METRIC_GUARDRAIL_VERDICTS, names.METRIC_REQUESTS} <= names_in(rules["guardrail-violation-rate"].query)
     assert names.METRIC_RETRAINING_RUNS in names_in(rules["retraining-failures"].query)
-    assert names.GEN_AI_OPERATION_NAME in names_in(rules["latency-p95"].query)
+    # latency alerts: time to first token of streams and the gateway's overhead, never whole streams,
+    # from sampled spans weighted by how many requests each stands for
+    assert {names.LLMOPS_TTFT_MS, names.LLMOPS_STREAMED} <= names_in(rules["ttft-p95"].query)
+    assert names.LLMOPS_OVERHEAD_MS in names_in(rules["overhead-p95"].query)
+    for key in ("ttft-p95", "overhead-p95"):
+        assert "percentilew(value_ms, ItemCount, 95)" in rules[key].query and "DurationMs" not in rules[key].query
     assert {names.METRIC_REQUESTS, names.HTTP_RESPONSE_STATUS_CODE} <= names_in(rules["http-5xx-rate"].query)
 
 

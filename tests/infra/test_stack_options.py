@@ -38,12 +38,12 @@ def test_language_is_off_by_default(platform: ProgramRun):
 def test_the_switch_provisions_a_keyless_language_account(options_on: ProgramRun):
     (account,) = _language_accounts(options_on)
     inputs = account.inputs
-    assert inputs["accountName"] == "lang-llmops-test"
+    assert inputs["accountName"] == "lang-llmops-test-k7q2x"
     assert inputs["sku"] == {"name": "S"}
     assert inputs["properties"]["disableLocalAuth"] is True
     assert inputs["properties"]["customSubDomainName"] == inputs["accountName"]  # Entra ID tokens need it
     assert inputs["identity"] == {"type": "SystemAssigned"}
-    assert options_on.outputs["languageAccount"] == "lang-llmops-test"
+    assert options_on.outputs["languageAccount"] == "lang-llmops-test-k7q2x"
 
 
 def test_the_function_app_may_call_language_and_nothing_more(options_on: ProgramRun):
@@ -59,13 +59,13 @@ def test_the_pii_check_gets_the_language_endpoint(options_on: ProgramRun, deploy
     from shared.guardrails.azure_content_safety import LanguageClient, azure_services_from_settings
 
     settings_sent = _app_settings(options_on)
-    assert settings_sent["LLMOPS_LANGUAGE_ENDPOINT"] == "https://lang-llmops-test.cognitiveservices.azure.com/"
+    assert settings_sent["LLMOPS_LANGUAGE_ENDPOINT"] == "https://lang-llmops-test-k7q2x.cognitiveservices.azure.com/"
     settings = deployed_settings(options_on)
     assert settings.language_endpoint == options_on.outputs["languageEndpoint"]
     assert settings.language_key is None  # the managed identity, never a key
     services = azure_services_from_settings(settings)  # builds the clients; nothing is called
     assert isinstance(services["language"], LanguageClient)
-    assert services["language"].endpoint == "https://lang-llmops-test.cognitiveservices.azure.com"
+    assert services["language"].endpoint == "https://lang-llmops-test-k7q2x.cognitiveservices.azure.com"
 
 
 def test_the_model_options_reach_the_retraining_loop(options_on: ProgramRun, deployed_settings):

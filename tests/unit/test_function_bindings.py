@@ -64,6 +64,13 @@ def test_retraining_and_rollout_functions() -> None:
                        "connection": "AzureWebJobsStorage"}
     events = next(b for b in registered["model_events"]["bindings"] if b["type"] == "eventGridTrigger")
     assert events == {"direction": "IN", "type": "eventGridTrigger", "name": "event"}
+    # the Event Grid function only enqueues; the queue function and a timer do the work
+    work = next(b for b in registered["model_events"]["bindings"] if b["type"] == "queue")
+    assert work["direction"] == "OUT" and work["queueName"] == "model-events"
+    handler = next(b for b in registered["model_work"]["bindings"] if b["type"] == "queueTrigger")
+    assert handler["queueName"] == "model-events"
+    poller = next(b for b in registered["model_operations"]["bindings"] if b["type"] == "timerTrigger")
+    assert poller["schedule"] == "%LLMOPS_MODEL_OPERATIONS_SCHEDULE%"
     timer = next(b for b in registered["canary_evaluator"]["bindings"] if b["type"] == "timerTrigger")
     assert timer["schedule"] == "%LLMOPS_CANARY_EVALUATOR_SCHEDULE%" and timer["runOnStartup"] is False
 

@@ -26,3 +26,17 @@ def test_truncation_keeps_the_separator_and_the_memo_returns_the_same_vector():
     assert len(ids) == 16 and ids[-1] == encoder.token_ids(["word"])[0][-1]
     first = sentence_vectors(["Where is my order?"])
     np.testing.assert_array_equal(first, sentence_vectors(["Where is my order?"]))
+
+
+def test_rows_of_about_one_length_share_a_batch_and_a_long_row_runs_alone() -> None:
+    encoder = shared_onnx_encoder()
+    ids = encoder.token_ids(["short question", "another short one", "word " * 120, "a question of its own length"])
+    groups = encoder._length_groups(ids)
+    assert sorted(i for group in groups for i in group) == [0, 1, 2, 3]
+    assert [2] in groups  # ~120 tokens are never padded onto a 4-token row, nor the reverse
+    together = encoder.encode_ids(ids)
+    alone = np.stack([encoder.encode_ids([row])[0] for row in ids])
+    # a row run alone gets the vector it gets on its own (int8 activations are scaled per batch, so a
+    # batch moves its rows' vectors slightly: within ~0.02 like the float model's)
+    np.testing.assert_allclose(together[2], alone[2], atol=1e-5)
+    assert float(np.min(np.einsum("ij,ij->i", together, alone))) > 0.97

@@ -119,7 +119,7 @@ def test_build_command_writes_a_valid_pipeline(cli_env, capsys) -> None:
 
 
 def test_build_command_rejects_a_missing_snapshot(cli_env, capsys) -> None:
-    assert main(["pipeline", "build", "--snapshot", "nope.jsonl"]) == 1
+    assert main(["pipeline", "build", "--snapshot", "nope.jsonl"]) == 2
     assert "not found" in capsys.readouterr().err
 
 
@@ -131,4 +131,4 @@ def test_serve_spec_writes_endpoint_and_deployment(cli_env, capsys) -> None:
     assert deployment["model"] == "azureml:llmops-candidate:7"
     assert deployment["instance_type"] == "Standard_NC24ads_A100_v4"
     assert "/v1" in capsys.readouterr().out
-    assert main(["pipeline", "serve-spec", "--model", "no-version"]) == 1
+    assert main(["pipeline", "serve-spec", "--model", "no-version"]) == 2

@@ -59,46 +59,63 @@ def test_deployment_names_follow_azure_rules() -> None:
     )
 
 
-async def test_deploy_creates_endpoint_once_and_returns_the_openai_base_url() -> None:
-    from azure.core.exceptions import ResourceNotFoundError
+class _FakeOnline:
+    """Azure ML's online endpoints/deployments operations: provisioning takes a few GETs."""
 
+    def __init__(self, calls: list[str], kind: str, ready_after: int, final: str = "Succeeded") -> None:
+        self.calls, self.kind, self.ready_after, self.final = calls, kind, ready_after, final
+        self.created: dict[str, int] = {}
+
+    def get(self, name=None, endpoint_name=None):
+        from azure.core.exceptions import ResourceNotFoundError
+
+        if name not in self.created:
+            raise ResourceNotFoundError(f"no {self.kind}")
+        self.created[name] += 1
+        state = self.final if self.created[name] > self.ready_after else "Creating"
+        return SimpleNamespace(provisioning_state=state,
+                               scoring_uri="https://llmops-candidates.westeurope.inference.ml.azure.com/score")
+
+    def begin_create_or_update(self, entity):
+        self.calls.append(f"{self.kind} {entity.name}")
+        self.created[entity.name] = 0
+        return SimpleNamespace(result=lambda: (_ for _ in ()).throw(AssertionError("nobody waits for a poller")))
+
+
+async def test_deploying_starts_each_step_and_never_waits_for_it() -> None:
     calls: list[str] = []
-
-    class Poller:
-        def __init__(self, value):
-            self.value = value
-
-        def result(self):
-            return self.value
-
-    class Endpoints:
-        def get(self, name):
-            raise ResourceNotFoundError("no endpoint")
-
-        def begin_create_or_update(self, endpoint):
-            calls.append(f"endpoint {endpoint.name}")
-            return Poller(
-                SimpleNamespace(
-                    scoring_uri="https://llmops-candidates.westeurope.inference.ml.azure.com/score"
-                )
-            )
-
-    class Deployments:
-        def begin_create_or_update(self, deployment):
-            calls.append(f"deployment {deployment.name}")
-            return Poller(deployment)
-
-    client = SimpleNamespace(online_endpoints=Endpoints(), online_deployments=Deployments())
-    endpoint = await AzureMLServingDeployer(client, CONFIG).deploy(MODEL)
+    client = SimpleNamespace(online_endpoints=_FakeOnline(calls, "endpoint", ready_after=1),
+                             online_deployments=_FakeOnline(calls, "deployment", ready_after=2))
+    deployer = AzureMLServingDeployer(client, CONFIG)
+    progress = await deployer.begin(MODEL)
+    assert (progress.state, progress.stage) == ("running", "endpoint")
+    states = [(await deployer.check(MODEL)) for _ in range(5)]
+    assert [(p.state, p.stage) for p in states] == [
+        ("running", "endpoint"), ("running", "deployment"), ("running", "deployment"), ("running", "deployment"),
+        ("ready", "done")]
     assert calls == ["endpoint llmops-candidates", "deployment llmops-candidate-v12"]
+    endpoint = states[-1].endpoint
+    assert endpoint is not None
     assert endpoint.base_url == "https://llmops-candidates.westeurope.inference.ml.azure.com/v1"
     assert endpoint.model == "llmops-candidate-v12"
     assert endpoint.headers == {DEPLOYMENT_HEADER: "llmops-candidate-v12"}
     assert endpoint.auth == "aad" and endpoint.token_scope == "https://ml.azure.com/.default"
 
 
+async def test_a_failed_deployment_is_reported_not_retried_forever() -> None:
+    calls: list[str] = []
+    client = SimpleNamespace(online_endpoints=_FakeOnline(calls, "endpoint", ready_after=0),
+                             online_deployments=_FakeOnline(calls, "deployment", ready_after=0, final="Failed"))
+    deployer = AzureMLServingDeployer(client, CONFIG)
+    await deployer.begin(MODEL)
+    await deployer.check(MODEL)  # the endpoint is ready: the deployment starts
+    progress = await deployer.check(MODEL)
+    assert progress.state == "failed" and "Failed" in progress.detail
+
+
 async def test_local_deployer_points_at_the_simulator() -> None:
-    endpoint = await LocalServingDeployer("http://127.0.0.1:9999/v1/", CONFIG).deploy(MODEL)
+    endpoint = (await LocalServingDeployer("http://127.0.0.1:9999/v1/", CONFIG).begin(MODEL)).endpoint
+    assert endpoint is not None
     assert endpoint.base_url == "http://127.0.0.1:9999/v1" and endpoint.auth == "none"
     assert endpoint.model == "llmops-candidate-v12"
     with pytest.raises(ValueError, match="SERVING_LOCAL_BASE_URL"):

@@ -51,7 +51,7 @@ def test_similarity_adds_similarity_and_hit(tmp_path: Path, capsys) -> None:
 def test_bad_lines_are_named(tmp_path: Path, capsys, line: str) -> None:
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(json.dumps({"a": "ok", "b": "ok"}) + "\n" + line + "\n")
-    assert main(["cache", "similarity", "--input", str(pairs), "--output", str(tmp_path / "o.jsonl")]) == 1
+    assert main(["cache", "similarity", "--input", str(pairs), "--output", str(tmp_path / "o.jsonl")]) == 2
     assert "pairs.jsonl:2" in capsys.readouterr().err
 
 

@@ -53,13 +53,13 @@ def test_add_sync_list_and_remove(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["sources", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["chunks"] == 5
 
-    assert main(["sources", "add", "support", str(docs), "--tenant", "contoso"]) == 1
+    assert main(["sources", "add", "support", str(docs), "--tenant", "contoso"]) == 2
     assert "already exists" in capsys.readouterr().err
-    assert main(["sources", "add", "Bad Name", str(docs), "--tenant", "contoso"]) == 1
+    assert main(["sources", "add", "Bad Name", str(docs), "--tenant", "contoso"]) == 2
     assert "invalid source name" in capsys.readouterr().err
-    assert main(["sources", "add", "other", str(tmp_path / "nope"), "--tenant", "contoso"]) == 1
+    assert main(["sources", "add", "other", str(tmp_path / "nope"), "--tenant", "contoso"]) == 2
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["sources", "rm", "support", "--tenant", "contoso"]) == 0
     assert "5 chunks deleted" in capsys.readouterr().out
-    assert main(["sources", "rm", "support", "--tenant", "contoso"]) == 1
+    assert main(["sources", "rm", "support", "--tenant", "contoso"]) == 2
     assert main(["sources", "list"]) == 0 and "no grounding sources" in capsys.readouterr().out

@@ -44,12 +44,12 @@ def test_scan_groundedness_and_injection(tmp_path):
 def test_scan_reports_bad_input(tmp_path, capsys):
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     source.write_text('{"text": "ok"}\nnot json\n')
-    assert main(["guard", "scan", "--check", "toxicity", "--input", str(source), "--output", str(target)]) == 1
+    assert main(["guard", "scan", "--check", "toxicity", "--input", str(source), "--output", str(target)]) == 2
     assert "in.jsonl:2: not valid JSON" in capsys.readouterr().err
     write_jsonl(source, [{"answer": "x"}])
-    assert main(["guard", "scan", "--check", "groundedness", "--input", str(source), "--output", str(target)]) == 1
+    assert main(["guard", "scan", "--check", "groundedness", "--input", str(source), "--output", str(target)]) == 2
     assert "'context'" in capsys.readouterr().err
-    assert main(["guard", "scan", "--check", "pii", "--input", str(tmp_path / "nope"), "--output", str(target)]) == 1
+    assert main(["guard", "scan", "--check", "pii", "--input", str(tmp_path / "nope"), "--output", str(target)]) == 2
     with pytest.raises(SystemExit):
         main(["guard", "scan", "--check", "astrology", "--input", str(source), "--output", str(target)])
 
@@ -59,5 +59,5 @@ def test_policies_command(capsys, policy_dir):
     out = capsys.readouterr().out
     assert "default (default)" in out and "crm-support" in out and "product_claims" in out
     (policy_dir / "broken.yaml").write_text("name: broken\ninput:\n  - {check: mind_reading}\n")
-    assert main(["guard", "policies", "--dir", str(policy_dir)]) == 1
+    assert main(["guard", "policies", "--dir", str(policy_dir)]) == 2
     assert "unknown check 'mind_reading'" in capsys.readouterr().err

@@ -112,3 +112,23 @@ def test_the_v1_api_is_called_without_an_api_version_beside_dated_versions():
                          "?api-version=2025-04-01-preview")
     client = backend._new_client(Deployment(alias="c", model="gpt-5-mini", api_version="v1", **common), {})
     assert str(client.base_url) == "https://oai.openai.azure.com/openai/v1/"
+
+
+def test_the_simulators_responses_api_behaves_per_family_too():
+    from starlette.testclient import TestClient
+
+    from llmops.simulator import build_simulator
+
+    with TestClient(build_simulator(["gpt-5-mini", "gpt-4o-mini"], latency="zero", api_key="k")) as client:
+        headers = {"api-key": "k"}
+        refused = client.post("/openai/v1/responses", headers=headers,
+                              json={"model": "gpt-5-mini", "input": "hi", "temperature": 0.3})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "temperature"
+        answered = client.post("/openai/v1/responses", headers=headers,
+                               json={"model": "gpt-5-mini", "input": "hi", "max_output_tokens": 300,
+                                     "reasoning": {"effort": "low"}})
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+        chat = client.post("/openai/v1/responses", headers=headers,
+                           json={"model": "gpt-4o-mini", "input": "hi", "temperature": 0.3})
+        assert chat.status_code == 200 and chat.json()["usage"]["output_tokens_details"]["reasoning_tokens"] == 0

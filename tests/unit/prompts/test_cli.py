@@ -60,7 +60,7 @@ def test_push_list_show_diff_promote_rollback(tmp_path: Path, capsys) -> None:
 
     # promotion needs an evaluation unless forced; forcing is recorded
     code, _, err = run(capsys, "prompts", "promote", "faq", v1, "--label", "production")
-    assert code == 1 and "refused: no evaluation" in err
+    assert code == 2 and "refused: no evaluation" in err
     code, out, _ = run(capsys, "prompts", "promote", "faq", "v1", "--label", "production", "--force")
     assert code == 0 and f"production -> {v1}" in out
     code, out, _ = run(
@@ -96,7 +96,7 @@ def test_push_list_show_diff_promote_rollback(tmp_path: Path, capsys) -> None:
     assert "promote FORCED production:" in lines[2] and "by tester via cli" in lines[2]
 
     code, _, err = run(capsys, "prompts", "show", "faq@staging")
-    assert code == 1 and "no version 'staging'" in err
+    assert code == 2 and "no version 'staging'" in err
 
 
 def test_bad_files_push_nothing(tmp_path: Path, capsys) -> None:
@@ -104,7 +104,7 @@ def test_bad_files_push_nothing(tmp_path: Path, capsys) -> None:
     write(prompts, "ok")
     (prompts / "broken.yaml").write_text("name: broken\ntemplate: hi\ncolour: red\n")
     code, _, err = run(capsys, "prompts", "push", str(prompts))
-    assert code == 1 and "nothing pushed" in err and "broken.yaml:3: unknown field 'colour'" in err
+    assert code == 2 and "nothing pushed" in err and "broken.yaml:3: unknown field 'colour'" in err
     _, out, _ = run(capsys, "prompts", "list")
     assert "no prompts pushed yet" in out
     code, out, _ = run(capsys, "prompts", "push", str(prompts / "faq.yaml"), "--dry-run")
@@ -114,4 +114,4 @@ def test_bad_files_push_nothing(tmp_path: Path, capsys) -> None:
 def test_eval_needs_an_endpoint(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("LLMOPS_PROMPT_EVAL_ENDPOINT", raising=False)
     code, _, err = run(capsys, "prompts", "eval", "faq@v1", "--dataset", str(tmp_path / "x.jsonl"))
-    assert code == 1 and "no model endpoint" in err
+    assert code == 2 and "no model endpoint" in err

@@ -157,7 +157,10 @@ def test_routing_policy_validation_names_the_problem() -> None:
         validate_section("routing", {"allowed_tiers": ["canary"]})
     with pytest.raises(PolicyError, match="must be a JSON object"):
         validate_section("routing", ["small"])
-    validate_section("guardrails", {"anything": True})  # other features validate their own sections
+    with pytest.raises(PolicyError, match=r"guardrails.*unknown setting 'anything'"):
+        validate_section("guardrails", {"anything": True})  # every feature's section is checked at the door
+    with pytest.raises(PolicyError, match="unknown policy section 'routeing'"):
+        validate_section("routeing", {})
 
 
 def test_supplied_context_and_quoted_mail_do_not_count_as_the_ask() -> None:
