@@ -263,14 +263,14 @@ async def test_a_rejected_request_is_not_retried(harness) -> None:
 
 async def test_every_deployment_failing_is_502(harness) -> None:
     for alias in ("small", "small-west"):
-        harness.backend.then(alias, *(failure(alias, 500) for _ in range(2)))
+        harness.backend.then(alias, *(failure(alias, 500) for _ in range(5)))  # every pass over the plan fails
     reply = await harness.chat(harness.gateway(), HELLO)
     assert reply.status == 502 and harness.record["outcome"] == "upstream_error"
 
 
 async def test_timeouts_everywhere_are_504(harness) -> None:
     for alias in ("small", "small-west"):
-        harness.backend.then(alias, *(failure(alias, None, code="timeout") for _ in range(2)))
+        harness.backend.then(alias, *(failure(alias, None, code="timeout") for _ in range(5)))
     reply = await harness.chat(harness.gateway(), HELLO)
     assert reply.status == 504 and body_of(reply)["error"]["code"] == "upstream_timeout"
 
