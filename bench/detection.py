@@ -42,15 +42,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from corpus_sources import SHARED_DATA  # noqa: E402
-from detector_training import (  # noqa: E402
-    TOXICITY_HEADS,
-    balanced_weights,
-    fit_heads,
-    injection_examples,
-    read_rows,
-    toxicity_examples,
-)
-from ngram_model import ngram_buckets  # noqa: E402
+from detector_training import TOXICITY_HEADS, read_rows, toxicity_examples  # noqa: E402
+from train_guardrail_models import train  # noqa: E402
 
 from shared.guardrails.classifier import roc_auc  # noqa: E402
 from shared.guardrails.groundedness import GroundednessScorer  # noqa: E402
@@ -80,49 +73,27 @@ def prf(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
     return {"precision": precision and round(precision, 3), "recall": recall and round(recall, 3), "f1": round(f1, 3)}
 
 
-class Buckets:
-    def __init__(self) -> None:
-        self._cache: dict[str, np.ndarray] = {}
 
-    def __call__(self, text: str) -> np.ndarray:
-        if text not in self._cache:
-            self._cache[text] = ngram_buckets(canonical(text))
-        return self._cache[text]
-
-
-def fit_without(texts: list[str], labels: np.ndarray, sources: list[str], heads: tuple[str, ...],
-                features: list[np.ndarray], train: np.ndarray, quick: bool) -> Any:
-    weights = balanced_weights(labels[train], [sources[i] for i in train])
-    return fit_heads([texts[i] for i in train], labels[train], weights, heads,
-                     buckets=[features[i] for i in train], epochs=3 if quick else 6)
-
-
-def ngram_loso(texts: list[str], labels: np.ndarray, sources: list[str], heads: tuple[str, ...],
-               rows: list[dict[str, Any]], score_row: Callable[[Any, dict[str, Any]], np.ndarray],
-               buckets: Buckets, *, quick: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out scores of every row: LOSO (model without the row's source), and 5-fold in-distribution."""
-    features = [buckets(t) for t in texts]
-    src = np.array(sources)
-    row_src = np.array([r["source"] for r in rows])
-    loso = np.zeros((len(rows), len(heads)))
-    for held in sorted(set(sources) | set(row_src)):
-        model = fit_without(texts, labels, sources, heads, features, np.flatnonzero(src != held), quick)
-        for i in np.flatnonzero(row_src == held):
+def recipe_loso(name: str, corpora: Path, rows: list[dict[str, Any]], score_row: Callable[[Any, dict[str, Any]], float],
+                *, folds: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Held-out scores of every row through the detector as shipped (rules, priors, two stages):
+    leave-one-source-out (the model trained without the row's source), and ``folds``-fold in
+    distribution. Every threshold inside the model is picked on its training rows."""
+    src = np.array([r["source"] for r in rows])
+    loso = np.zeros(len(rows))
+    escalated = {}
+    for held in sorted(set(src)):
+        model = train(name, corpora, [r for r, s in zip(rows, src, strict=True) if s != held])
+        for i in np.flatnonzero(src == held):
             loso[i] = score_row(model, rows[i])
-    # in distribution: rows in 5 folds (by row), each trained on the training texts of the other folds
-    fold_of_row = np.arange(len(rows)) % 5
-    text_fold = {}
-    for i, row in enumerate(rows):
-        for t in (row.get("text"), *(sentence_windows(row["text"]) if row.get("kind") == "document" else ())):
-            if t:
-                text_fold.setdefault(t, fold_of_row[i])
-    fold_of_text = np.array([text_fold.get(t, 0) for t in texts])
-    within = np.zeros_like(loso)
-    for fold in range(5):
-        model = fit_without(texts, labels, sources, heads, features, np.flatnonzero(fold_of_text != fold), quick)
+        escalated[held] = model.escalate_above
+    within = np.zeros(len(rows))
+    fold_of_row = np.arange(len(rows)) % max(folds, 1)
+    for fold in range(folds):
+        model = train(name, corpora, [r for r, f in zip(rows, fold_of_row, strict=True) if f != fold])
         for i in np.flatnonzero(fold_of_row == fold):
             within[i] = score_row(model, rows[i])
-    return loso, within
+    return loso, within, {"escalate_above_per_held_out_source": escalated}
 
 
 # --- injection ------------------------------------------------------------------------------
@@ -134,13 +105,11 @@ def bench_injection(corpora: Path, quick: bool) -> dict[str, Any]:
     rows = read_rows(corpora / "injection.jsonl")
     if quick:
         rows = rows[::4]
-    buckets = Buckets()
-    texts, labels, sources = injection_examples(rows)
+    def recipe_score(model: Any, row: dict[str, Any]) -> float:
+        detector = InjectionDetector(model)
+        return (detector.score_document if row.get("kind") == "document" else detector.score)(row["text"])[0]
 
-    def ngram_score(model: Any, row: dict[str, Any]) -> np.ndarray:
-        return np.array([max(sigmoid(model.logits(buckets(u))[0]) for u in injection_units(row))])
-
-    loso, within = ngram_loso(texts, labels, sources, ("injection",), rows, ngram_score, buckets, quick=quick)
+    loso, within, loso_meta = recipe_loso("injection", corpora, rows, recipe_score, folds=0 if quick else 5)
     detector = InjectionDetector()
     shipped, rules, times = [], [], []
     for row in rows:
@@ -150,8 +119,9 @@ def bench_injection(corpora: Path, quick: bool) -> dict[str, Any]:
         times.append((time.perf_counter() - started) * 1000)
         rules.append(max(rule_score(canonical(u))[0] for u in injection_units(row)))
     baseline = tfidf_baseline([r["text"] for r in rows])
-    scores = {"shipped": np.array(shipped), "rules_only": np.array(rules), "ngram_lr_loso": loso[:, 0],
-              "ngram_lr_in_distribution": within[:, 0]}
+    scores = {"shipped": np.array(shipped), "rules_only": np.array(rules), "recipe_loso": loso}
+    if not quick:
+        scores["recipe_in_distribution"] = within
     if baseline is not None:
         scores["tfidf_lr_shared_dev_only"] = baseline
     y = np.array([r["label"] for r in rows])
@@ -171,12 +141,12 @@ def bench_injection(corpora: Path, quick: bool) -> dict[str, Any]:
     held_out = ~np.isin(src, list(INJECTION_IN_SAMPLE))
     totals = {}
     for name, s in scores.items():
-        mask = np.ones(len(y), bool) if name.startswith("ngram") else held_out
+        mask = held_out if name == "tfidf_lr_shared_dev_only" else np.ones(len(y), bool)
         prompts, documents = mask & (kind == "prompt"), mask & (kind == "document")
         totals[name] = {"prompts": prf(s[prompts] >= 0.5, y[prompts]),
                         "documents": prf(s[documents] >= 0.5, y[documents]),
                         "auroc_all": round(roc_auc(y[mask], s[mask]), 3)}
-    return {"per_source": table, "totals": totals, "latency": per_kb(times, [r["text"] for r in rows])}
+    return {"per_source": table, "totals": totals, "latency": per_kb(times, [r["text"] for r in rows]), **loso_meta}
 
 
 def tfidf_baseline(texts: list[str]) -> np.ndarray | None:
@@ -200,20 +170,23 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
     rows = read_rows(corpora / "toxicity.jsonl")
     if quick:
         rows = rows[::4]
-    buckets = Buckets()
-    texts, labels, sources = toxicity_examples(rows)
+    _, labels, _ = toxicity_examples(rows)
+    held_categories: dict[int, dict[str, float]] = {}
 
-    def ngram_score(model: Any, row: dict[str, Any]) -> np.ndarray:
-        return np.array([sigmoid(z) for z in model.logits(buckets(row["text"]))])
+    def recipe_score(model: Any, row: dict[str, Any]) -> float:
+        score, detail = ToxicityDetector(model).score(row["text"])
+        held_categories[id(row)] = detail.get("categories", {})
+        return score
 
-    loso, within = ngram_loso(texts, labels, sources, TOXICITY_HEADS, rows, ngram_score, buckets, quick=quick)
+    loso, _, loso_meta = recipe_loso("toxicity", corpora, rows, recipe_score, folds=0)
+    loso_categories = [held_categories.get(id(r), {}) for r in rows]
     detector = ToxicityDetector()
     shipped, times = [], []
     for row in rows:
         started = time.perf_counter()
         shipped.append(detector.score(row["text"])[0])
         times.append((time.perf_counter() - started) * 1000)
-    scores = {"shipped": np.array(shipped), "ngram_lr_loso": loso[:, 0], "ngram_lr_in_distribution": within[:, 0]}
+    scores = {"shipped": np.array(shipped), "recipe_loso": loso}
     try:
         from profanity_check import predict_prob
 
@@ -232,17 +205,17 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
             entry[f"{name}_auroc"] = round(roc_auc(y[mask], s[mask]), 3) if both else None
             entry[f"{name}_flagged"] = round(float(np.mean(s[mask] >= 0.5)), 3)
         table.append(entry)
-    held_out = ~np.isin(src, list(TOXICITY_IN_SAMPLE))
-    totals = {name: {"auroc": round(roc_auc(y[held_out], s[held_out]), 3)} for name, s in scores.items()}
+    totals = {name: {"auroc": round(roc_auc(y, s), 3)} for name, s in scores.items()}
     categories = {}
     for j, head in enumerate(TOXICITY_HEADS[1:], 1):
-        cat = labels[:, j]
+        cat = labels[:, j] == 1
         if 0 < cat.sum() < len(cat):
+            named = np.array([head in c for c in loso_categories])
             categories[head] = {"positives": int(cat.sum()),
-                                "ngram_lr_loso_auroc": round(roc_auc(cat, loso[:, j]), 3),
+                                "recipe_loso": prf(named, cat.astype(int)),
                                 "sources": sorted({r["source"] for r in rows if head in r["categories"]})}
     return {"per_source": table, "totals": totals, "categories": categories,
-            "latency": per_kb(times, [r["text"] for r in rows])}
+            "latency": per_kb(times, [r["text"] for r in rows]), **loso_meta}
 
 
 # --- groundedness ---------------------------------------------------------------------------

@@ -130,6 +130,11 @@ def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
             add(f"{row['instruction']}\n{instance['input']}".strip(), 0, "alpaca-seed")
     for row in read_jsonl_bytes(gzip.decompress(S.HUMANEVAL.read(mirror))):
         add(f"Complete this function:\n{row['prompt']}", 0, "humaneval")
+    code_tasks = sorted({f"{r['instruction']}\n{r['input']}".strip() for r in json.loads(S.CODE_ALPACA.read(mirror))})
+    for text in sample(code_tasks, 1000, "code-alpaca"):
+        add(text, 0, "code-alpaca")
+    for text in sample(sorted({r["question"] for r in read_jsonl_bytes(S.GSM8K.read(mirror))}), 1000, "gsm8k"):
+        add(text, 0, "gsm8k")
     for name in ("benign_dangerous_prompts.jsonl", "benign_multilingual_prompts.jsonl", "benign_task_prompts.jsonl",
                  "benign_support_prompts.jsonl"):
         for row in own(name):

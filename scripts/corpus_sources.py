@@ -88,6 +88,13 @@ ALPACA_SEED = Source(
     "tatsu-lab/stanford_alpaca", "761dc5bfbdeeffa89b8bff5d038781a4055f796a", "seed_tasks.jsonl", "Apache-2.0"
 )
 HUMANEVAL = Source("openai/human-eval", "6d43fb980f9fee3c892a914eda09951f772ad10d", "data/HumanEval.jsonl.gz", "MIT")
+CODE_ALPACA = Source(
+    "sahil280114/codealpaca", "2f78ddc5c682ed6738ad092bbbfa59ba915afcb0", "data/code_alpaca_2k.json",
+    "CC BY-NC 4.0 (data); weights only, texts not committed",
+)
+GSM8K = Source(
+    "openai/grade-school-math", "3101c7d5072418e28b9008a6636bde82a006892c", "grade_school_math/data/train.jsonl", "MIT"
+)
 ENRON = Source(
     "ryanzhumich/AESLC",
     "7afc087a1cc234d07121f0d4a2d87102ddceabc2",
@@ -142,6 +149,7 @@ SHARED = {
 }
 
 ALL_SOURCES = (
-    JAILBREAK_LLMS, TENSOR_TRUST_HIJACK, TENSOR_TRUST_EXTRACT, CLINC, BANKING77, ALPACA_SEED, HUMANEVAL, ENRON,
+    JAILBREAK_LLMS, TENSOR_TRUST_HIJACK, TENSOR_TRUST_EXTRACT, CLINC, BANKING77, ALPACA_SEED, HUMANEVAL,
+    CODE_ALPACA, GSM8K, ENRON,
     DAVIDSON, HATECHECK, ETHOS, ETHOS_BINARY, SURGE, AILUMINATE, HEALTHVER_DEV, HEALTHVER_TEST, COVIDFACT, WICE, MQP,
 )  # fmt: skip

@@ -1,14 +1,18 @@
-"""Training of the n-gram heads (torch, the ``train`` extra), shared by ``scripts/train_detectors.py``
-and ``bench/detection.py`` (which retrains them leave-one-source-out).
+"""Training of the two-stage guardrail models (``shared/guardrails/cascade.py``), shared by
+``scripts/train_guardrail_models.py`` (the shipped models, every source) and ``bench/detection.py``
+(the same recipe retrained leave-one-source-out).
 
-``examples_*`` turn corpus rows (``scripts/build_corpora.py``) into training texts the way the
+``*_examples`` turn corpus rows (``scripts/build_corpora.py``) into training texts the way the
 detectors read text at run time: prompts whole, supplied documents window by window (every window
 of a benign document is a negative; an e-mail with a planted instruction is not trained on, its
-payload is a positive of its own source already).
+payload is a positive of its own source already). ``Features`` computes a text's static vector and
+its MiniLM embedding once and keeps both on disk (``data/corpora/features/``), so retraining for
+every held-out source costs no encoder time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -16,11 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ngram_model import BUCKETS, NgramHeads, ngram_buckets
 
+from shared.guardrails.cascade import CascadeModel, CategoryHead, static_vectors
+from shared.guardrails.classifier import LinearHead, text_windows, train_logistic
 from shared.guardrails.text import canonical, sentence_windows
 
 TOXICITY_HEADS = ("toxic", "harassment", "hate", "sexual", "violence", "self_harm")
+# Where the fast stage hands a window on to the full one, as a quantile of its probabilities on the
+# training rows: ("benign", 0.98) passes on the 2% most suspicious benign windows (the CPU budget of the
+# default policy: on benign traffic the transformer runs for few windows); ("positives", 0.05) passes
+# on 95% of the training positives (recall first). The third item is the cleared windows' cap.
+Escalation = tuple[str, float, float | None]
+FAST_L2 = 0.1
+FULL_L2 = 1.0
+TRAINING_WINDOWS = 4  # a long training text's MiniLM vector: the mean of its first windows
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -62,62 +75,82 @@ def balanced_weights(labels: np.ndarray, sources: Sequence[str]) -> np.ndarray:
     return weights * len(weights) / weights.sum()
 
 
-def fit_heads(
-    texts: Sequence[str],
-    labels: np.ndarray,
-    weights: np.ndarray,
-    heads: Sequence[str],
-    *,
-    epochs: int = 6,
-    l2: float = 2e-6,
-    seed: int = 0,
-    buckets: list[np.ndarray] | None = None,
-) -> NgramHeads:
-    import torch
+class Features:
+    """(static, MiniLM) vectors of canonicalised texts, computed once and kept in ``directory``."""
 
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)
-    features = buckets if buckets is not None else [ngram_buckets(canonical(t)) for t in texts]
-    bag = torch.nn.EmbeddingBag(BUCKETS, len(heads), mode="sum", sparse=True)
-    torch.nn.init.zeros_(bag.weight)
-    bias = torch.zeros(len(heads), requires_grad=True)
-    optimiser = torch.optim.SparseAdam(list(bag.parameters()), lr=0.05)
-    bias_optimiser = torch.optim.Adam([bias], lr=0.05)
-    y = torch.tensor(labels)
-    w = torch.tensor(weights, dtype=torch.float32)
-    rng = np.random.default_rng(seed)
-    for _ in range(epochs):
-        order = rng.permutation(len(features))
-        for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            flat = [features[i] for i in batch]
-            offsets = torch.tensor(np.cumsum([0] + [len(f) for f in flat[:-1]]), dtype=torch.int64)
-            index = torch.tensor(np.concatenate(flat) if flat else np.zeros(0), dtype=torch.int64)
-            per = torch.tensor(np.concatenate([np.full(len(f), 1 / np.sqrt(max(len(f), 1))) for f in flat]),
-                               dtype=torch.float32)
-            logits = bag(index, offsets, per_sample_weights=per) + bias
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[batch], reduction="none")
-            loss = (loss.mean(1) * w[batch]).mean()
-            used = bag(index, offsets, per_sample_weights=torch.ones_like(per))  # touches the same rows
-            loss = loss + l2 * (used**2).sum() / len(batch)
-            optimiser.zero_grad()
-            bias_optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            bias_optimiser.step()
-    return NgramHeads(tuple(heads), bag.weight.detach().numpy().copy(), bias.detach().numpy().astype(np.float64))
+    def __init__(self, directory: Path, name: str) -> None:
+        self.path = directory / f"{name}.npz"
+        self._index: dict[str, int] = {}
+        self._static = np.zeros((0, 0), dtype=np.float32)
+        self._minilm = np.zeros((0, 0), dtype=np.float32)
+        if self.path.exists():
+            with np.load(self.path) as data:
+                self._static, self._minilm = data["static"], data["minilm"]
+                self._index = {str(k): i for i, k in enumerate(data["keys"])}
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def of(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        from shared.embeddings.onnx_encoder import shared_onnx_encoder
+
+        clean = [canonical(t) for t in texts]
+        missing = sorted({self.key(c): c for c in clean if self.key(c) not in self._index}.items())
+        if missing:
+            encoder = shared_onnx_encoder()
+            fresh = [c for _, c in missing]
+            minilm = np.stack([encoder.encode(text_windows(c, max_windows=TRAINING_WINDOWS)).mean(axis=0)
+                               for c in fresh])
+            static = static_vectors(fresh)
+            base = len(self._index)
+            self._static = np.vstack([self._static.reshape(base, -1), static]) if base else static
+            self._minilm = np.vstack([self._minilm.reshape(base, -1), minilm]) if base else minilm
+            self._index.update({k: base + i for i, (k, _) in enumerate(missing)})
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, static=self._static, minilm=self._minilm, keys=np.array(list(self._index)))
+        rows = [self._index[self.key(c)] for c in clean]
+        return self._static[rows], self._minilm[rows]
 
 
-def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Scale and shift of the logits that fit the labels best (logistic regression in one variable)."""
-    a, b = 1.0, 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-np.clip(a * logits + b, -30, 30)))
-        g = np.array([np.sum((p - labels) * logits), np.sum(p - labels)])
-        h = np.array([[np.sum(p * (1 - p) * logits**2), np.sum(p * (1 - p) * logits)],
-                      [np.sum(p * (1 - p) * logits), np.sum(p * (1 - p))]]) + 1e-6 * np.eye(2)  # fmt: skip
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-7:
-            break
-    return float(a), float(b)
+def fit_cascade(static: np.ndarray, minilm: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                heads: Sequence[str], meta: dict[str, Any], escalation: Escalation) -> CascadeModel:
+    """The fast head on static vectors, the full head on both; the escalation cut at ``escalation``'s
+    quantile of the fast head's training probabilities; category heads with F1-best thresholds from
+    3-fold out-of-fold probabilities of the training rows."""
+    y = labels[:, 0].astype(np.float64)
+    fast = LinearHead(*train_logistic(static, y, l2=FAST_L2, sample_weight=weights), {})
+    full_x = np.hstack([static, minilm])
+    full = LinearHead(*train_logistic(full_x, y, l2=FULL_L2, sample_weight=weights), {})
+    which, quantile, cap = escalation
+    fast_train = fast.probabilities(static)
+    cut = float(np.quantile(fast_train[y == (1 if which == "positives" else 0)], quantile))
+    categories = {}
+    folds = np.arange(len(y)) % 3
+    for j, name in enumerate(heads[1:], 1):
+        cat = labels[:, j].astype(np.float64)
+        if not 0 < cat.sum() < len(cat):
+            continue
+        cat_weights = weights * np.where(cat == 1, 0.5 / cat.mean(), 0.5 / (1 - cat.mean()))
+        held = np.zeros(len(cat))
+        for fold in range(3):
+            train = folds != fold
+            head = LinearHead(*train_logistic(full_x[train], cat[train], l2=FULL_L2,
+                                              sample_weight=cat_weights[train]), {})
+            held[~train] = head.probabilities(full_x[~train])
+        threshold = best_f1_threshold(held, cat)
+        head = LinearHead(*train_logistic(full_x, cat, l2=FULL_L2, sample_weight=cat_weights), {})
+        categories[name] = CategoryHead(head, threshold)
+    meta = {**meta, "examples": len(y), "positives": int(y.sum()), "escalation": list(escalation)}
+    return CascadeModel(fast, full, cut, meta, categories, cap)
+
+
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    best, best_t = -1.0, 0.5
+    for t in np.linspace(0.05, 0.95, 91):
+        flagged = scores >= t
+        tp = float(np.sum(flagged & (labels == 1)))
+        f1 = 2 * tp / max(float(flagged.sum()) + float(labels.sum()), 1.0)
+        if f1 > best:
+            best, best_t = f1, float(t)
+    return best_t

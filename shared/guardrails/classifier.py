@@ -1,14 +1,13 @@
-"""A logistic-regression head over all-MiniLM-L6-v2 sentence embeddings (int8 ONNX): train (numpy) and score.
+"""Logistic-regression heads over sentence vectors: train (numpy, Newton's method) and score.
 
-The injection and toxicity detectors are such heads (384 weights and a bias each, a few KB on disk,
-trained by ``scripts/train_guardrail_models.py``). Long texts are scored window by window and the
-text takes its worst window, so a long benign e-mail is not an attack because it is long.
+The injection and toxicity detectors are built from such heads (``cascade.py``: a cheap one over
+static word-piece vectors, a fuller one over those and the int8 MiniLM embedding), trained by
+``scripts/train_guardrail_models.py``.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ MODEL_DIR = Path(__file__).parent / "models"
 
 @dataclass(frozen=True)
 class LinearHead:
-    weights: np.ndarray  # (384,)
+    weights: np.ndarray  # (features,)
     bias: float
     meta: dict[str, Any]
 
@@ -135,40 +134,3 @@ def text_windows(text: str, max_chars: int = 600, max_windows: int = 16) -> list
 
 # The per-text vector memo shared with the response cache (one encoder pass per text).
 embeddings = sentence_memo
-
-
-class WindowedHead:
-    """A classifier head (loaded on first use) scored over a text's windows; the worst window counts."""
-
-    model_name: str = ""
-
-    def __init__(self, head: LinearHead | None = None, *, max_windows: int = 16) -> None:
-        self._head = head
-        self._lock = threading.Lock()
-        self.max_windows = max_windows
-
-    @property
-    def head(self) -> LinearHead:
-        with self._lock:
-            if self._head is None:
-                self._head = LinearHead.load(self.model_name)
-            return self._head
-
-    def require_models(self) -> None:
-        """Fail now, with the file named, when the head or the encoder graph is missing: a detector
-        without its weights must stop the start, never pass every text."""
-        from shared.embeddings.onnx_encoder import DEFAULT_ONNX_MODEL
-
-        if self._head is None and not (MODEL_DIR / f"{self.model_name}.json").is_file():
-            raise FileNotFoundError(
-                f"guardrail model {MODEL_DIR / self.model_name}.json is missing: run scripts/train_guardrail_models.py"
-            )
-        if not DEFAULT_ONNX_MODEL.is_file():
-            raise FileNotFoundError(
-                f"encoder graph {DEFAULT_ONNX_MODEL} is missing: run scripts/export_encoder_onnx.py"
-            )
-
-    def worst_window(self, clean: str) -> tuple[float, int]:
-        """(highest window probability, number of windows scored) for canonicalised text."""
-        chunks = text_windows(clean, max_windows=self.max_windows)
-        return float(np.max(self.head.probabilities(embeddings.encode(chunks)))), len(chunks)

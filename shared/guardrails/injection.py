@@ -6,12 +6,13 @@ Two detectors, the stronger verdict wins:
   "reveal your system prompt", "you are DAN", chat-template markers), in English, German, French
   and Spanish, combined as independent evidence (``1 - prod(1 - weight)``). Words that merely sound
   dangerous ("kill a process", "ignore case") carry no weight on their own.
-- a classifier head over all-MiniLM-L6-v2 embeddings (``models/injection.json``), scored window by
-  window over the text; the worst window counts. It was trained with dangerous-sounding benign
-  prompts, long benign e-mails and web pages and ordinary support / mobile-app requests as
-  negatives, so length is not a signal. When no rule fired, a short text needs stronger model
-  evidence (``ShortTextPrior``): terse requests ("refund pls", "Order 4417 status") are the bulk of
-  a support gateway's traffic, while a short attack usually carries a phrase the rules know.
+- a two-stage model (``cascade.py``, ``models/injection.json``: static word-piece vectors first,
+  the int8 MiniLM embedding where that stage is unsure), scored window by window over the text; the
+  worst window counts. It is trained on every source of ``data/CARD.md``: attacks from several
+  communities, and as negatives support, banking, assistant, writing, code and maths requests,
+  dangerous-sounding benign prompts and long benign e-mails, so length is not a signal.
+  When no rule fired, a short text needs stronger model evidence (``ShortTextPrior``): terse
+  requests ("refund pls", "Order 4417 status") are the bulk of a support gateway's traffic, while a short attack usually carries a phrase the rules know.
 
 The text is canonicalised first: zero-width characters removed, look-alike letters folded, base64
 payloads decoded and appended.
@@ -22,7 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.guardrails.classifier import ShortTextPrior, WindowedHead
+from shared.guardrails.cascade import WindowedHead
+from shared.guardrails.classifier import ShortTextPrior
 from shared.guardrails.text import canonical, sentence_windows
 
 _OBJECT = (
@@ -261,12 +263,11 @@ class InjectionDetector(WindowedHead):
         """A document or tool result: the worst sentence window, rules and model per window."""
         if not text.strip():
             return 0.0, {}
-        from shared.embeddings.memo import sentence_vectors
-
         clean = canonical(text)
         units = sentence_windows(clean)
-        probabilities = self.head.probabilities(sentence_vectors(units))
-        prior = ShortTextPrior.of(self.head.meta)
+        scores = self.model.score(units)
+        probabilities = scores.probabilities
+        prior = ShortTextPrior.of(self.model.meta)
         best, best_rules, hits_all = 0.0, 0.0, set[str]()
         for unit, probability in zip(units, probabilities, strict=True):
             rules, hits = rule_score(unit)
@@ -275,7 +276,8 @@ class InjectionDetector(WindowedHead):
             if model < DOCUMENT_MODEL_THRESHOLD:
                 model *= 0.5 / DOCUMENT_MODEL_THRESHOLD
             best, best_rules = max(best, model), max(best_rules, rules)
-        detail = {"model": round(best, 4), "rules": sorted(hits_all), "windows": len(units), "document": True}
+        detail = {"model": round(best, 4), "rules": sorted(hits_all), "windows": len(units),
+                  "escalated": scores.escalated, "document": True}
         return max(best, best_rules), detail
 
     def score(self, text: str) -> tuple[float, dict[str, Any]]:
@@ -283,9 +285,9 @@ class InjectionDetector(WindowedHead):
             return 0.0, {}
         clean = canonical(text)
         rules, hits = rule_score(clean)
-        model, windows = self.worst_window(clean)
-        detail = {"model": round(model, 4), "rules": hits, "windows": windows}
-        prior = ShortTextPrior.of(self.head.meta)
+        model, windows, scores = self.worst_window(clean)
+        detail = {"model": round(model, 4), "rules": hits, "windows": windows, "escalated": scores.escalated}
+        prior = ShortTextPrior.of(self.model.meta)
         if prior is not None and not hits:
             model = prior.apply(model, clean)
             detail["model_short_text"] = round(model, 4)

@@ -1,7 +1,8 @@
-"""Toxicity / harmful content: an embedding classifier head plus an offensive-word lexicon.
+"""Toxicity / harmful content: a two-stage embedding classifier with categories plus an offensive-word lexicon.
 
-The head (logistic regression over all-MiniLM-L6-v2, ``models/toxicity.json``) reads tone and
-intent; the lexicon catches explicit slurs and profanity, also when disguised (``f*ck``, ``1d1ot``,
+The two-stage model (``cascade.py``, ``models/toxicity.json``) reads tone and intent and names the
+categories (harassment, hate, sexual, violence, self-harm) whose own thresholds a text reaches;
+the lexicon catches explicit slurs and profanity, also when disguised (``f*ck``, ``1d1ot``,
 zero-width characters, look-alike letters). The score combines both as independent evidence:
 ``1 - (1 - head) * (1 - lexicon)``. Long texts are scored per window; the worst window counts.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shared.guardrails.classifier import WindowedHead
+from shared.guardrails.cascade import WindowedHead
 from shared.guardrails.text import canonical
 
 # Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
@@ -64,7 +65,12 @@ class ToxicityDetector(WindowedHead):
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)
-        head, windows = self.worst_window(clean)
+        head, windows, scores = self.worst_window(clean)
         lexicon, counts = lexicon_score(clean)
         combined = 1.0 - (1.0 - head) * (1.0 - lexicon)
-        return combined, {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": windows}
+        detail: dict[str, Any] = {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": windows,
+                                  "escalated": scores.escalated}
+        categories = self.model.flagged_categories(scores)
+        if categories:
+            detail["categories"] = categories
+        return combined, detail

@@ -192,10 +192,10 @@ def test_sentence_memo_encodes_each_text_once_across_threads():
 
 
 def test_a_detector_without_its_weights_stops_the_start(monkeypatch, tmp_path):
-    from shared.guardrails import classifier
+    from shared.guardrails import cascade
     from shared.guardrails.detectors import InjectionCheck, InjectionOptions, ToxicityCheck, ToxicityOptions
 
-    monkeypatch.setattr(classifier, "MODEL_DIR", tmp_path)
+    monkeypatch.setattr(cascade, "MODEL_DIR", tmp_path)
     for check, options in ((InjectionCheck, InjectionOptions()), (ToxicityCheck, ToxicityOptions())):
         with pytest.raises(FileNotFoundError, match="is missing"):
             check(options)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.guardrails.classifier import LinearHead, ShortTextPrior, word_equivalents
+from shared.guardrails.cascade import CascadeModel
+from shared.guardrails.classifier import MODEL_DIR, LinearHead, ShortTextPrior, word_equivalents
 from shared.guardrails.injection import InjectionDetector, rule_score
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,8 +105,12 @@ def test_short_text_prior_asks_more_of_short_texts():
     assert ShortTextPrior.of({"short_text_prior": {"words": 16, "logit_shift": 2.0}}) == prior
 
 
-def _constant_head(probability: float, meta: dict) -> LinearHead:
-    return LinearHead(np.zeros(384, dtype=np.float32), float(np.log(probability / (1 - probability))), meta)
+def _constant_head(probability: float, meta: dict) -> CascadeModel:
+    """Both stages say ``probability`` for every text (the fast stage passes every window on)."""
+    logit = float(np.log(probability / (1 - probability)))
+    fast = LinearHead(np.zeros(256, dtype=np.float32), logit, {})
+    full = LinearHead(np.zeros(640, dtype=np.float32), logit, {})
+    return CascadeModel(fast, full, escalate_above=0.0, meta=meta, cleared_cap=0.49)
 
 
 def test_detector_applies_the_prior_only_when_no_rule_fired():
@@ -123,12 +128,14 @@ def test_detector_applies_the_prior_only_when_no_rule_fired():
 
 def test_shipped_head_carries_its_training_choices():
     sys.path.insert(0, str(ROOT / "scripts"))
-    from train_guardrail_models import HARD_NEGATIVE_WEIGHT, SHORT_TEXT_PRIOR, emphasis
+    from train_guardrail_models import RECIPES, SHORT_TEXT_PRIOR
 
-    meta = LinearHead.load("injection").meta
-    assert meta["short_text_prior"] == SHORT_TEXT_PRIOR and meta["hard_negative_weight"] == HARD_NEGATIVE_WEIGHT
-    groups = ["dev-1", "benign_support_prompts.jsonl-3", "indirect_injections.jsonl-0", "quora-2"]
-    assert emphasis(groups, [1, 0, 1, 0]).tolist() == [1.0, HARD_NEGATIVE_WEIGHT, 1.0, 1.0]
+    model = CascadeModel.load(MODEL_DIR / "injection.json")
+    assert model.meta["short_text_prior"] == SHORT_TEXT_PRIOR
+    assert model.meta["escalation"] == list(RECIPES["injection"][2])
+    assert model.cleared_cap == RECIPES["injection"][2][2]
+    # trained on every corpus source, the development sets and the repo's own sets among them
+    assert {"deepset-train", "jailbreak-llms", "tensor-trust", "own-benign", "enron"} <= set(model.meta["sources"])
 
 
 def test_support_prompt_set_is_reproducible_and_split_by_group(tmp_path):

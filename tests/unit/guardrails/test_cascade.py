@@ -1,0 +1,112 @@
+"""The two-stage detector models: the fast stage clears windows without the transformer, escalated
+windows get the full head and its categories, the file format round-trips, training picks its cuts on
+the training rows."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shared.embeddings.memo import sentence_memo
+from shared.embeddings.static_encoder import StaticEncoder
+from shared.guardrails.cascade import CascadeModel, CategoryHead
+from shared.guardrails.classifier import MODEL_DIR, LinearHead
+from shared.guardrails.toxicity import ToxicityDetector
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _model(fast_logit: float, full_logit: float, *, cut: float, cap: float | None) -> CascadeModel:
+    fast = LinearHead(np.zeros(256, dtype=np.float32), fast_logit, {})
+    full = LinearHead(np.zeros(640, dtype=np.float32), full_logit, {})
+    hate = CategoryHead(LinearHead(np.zeros(640, dtype=np.float32), 2.0, {}), threshold=0.8)
+    return CascadeModel(fast, full, cut, {"note": "test"}, {"hate": hate}, cap)
+
+
+def test_a_window_the_fast_stage_clears_never_reaches_the_transformer(monkeypatch):
+    def no_transformer(texts):
+        raise AssertionError(f"the transformer ran for {texts}")
+
+    monkeypatch.setattr(sentence_memo, "encode", no_transformer)
+    model = _model(-2.0, 3.0, cut=0.5, cap=0.49)  # fast says 0.12 < 0.5
+    scores = model.score(["Where is my parcel?", "Thanks, that fixed it."])
+    assert scores.escalated == 0
+    assert scores.probabilities == pytest.approx([1 / (1 + np.exp(2.0))] * 2)
+    assert model.flagged_categories(scores) == {}
+
+
+def test_escalated_windows_get_the_full_head_and_categories():
+    model = _model(1.0, 3.0, cut=0.5, cap=0.49)  # fast 0.73 >= 0.5: every window goes on
+    scores = model.score(["one window", "another window"])
+    assert scores.escalated == 2
+    assert scores.probabilities == pytest.approx([1 / (1 + np.exp(-3.0))] * 2)
+    assert model.flagged_categories(scores) == {"hate": pytest.approx(0.8808, abs=1e-4)}
+
+
+def test_the_cap_keeps_the_fast_stage_from_flagging_and_without_it_flags_are_confirmed():
+    capped = _model(0.4, -3.0, cut=0.9, cap=0.49)  # fast 0.60, below the cut: capped at 0.49
+    assert capped.score(["text"]).probabilities[0] == pytest.approx(0.49)
+    uncapped = _model(0.4, -3.0, cut=0.9, cap=None)  # fast 0.60 would flag: the full head decides
+    scores = uncapped.score(["text"])
+    assert scores.escalated == 1 and scores.probabilities[0] == pytest.approx(1 / (1 + np.exp(3.0)))
+
+
+def test_the_model_file_round_trips_and_an_old_file_is_a_clear_error(tmp_path):
+    model = _model(0.5, 1.5, cut=0.3, cap=None)
+    loaded = CascadeModel.load(model.save(tmp_path / "m.json"))
+    assert loaded.escalate_above == pytest.approx(0.3) and loaded.cleared_cap is None
+    assert loaded.categories["hate"].threshold == pytest.approx(0.8) and loaded.meta == {"note": "test"}
+    assert loaded.full.bias == pytest.approx(1.5) and loaded.fast.weights.shape == (256,)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"weights": [0.0] * 384, "bias": 0.0, "meta": {}}))
+    with pytest.raises(ValueError, match="two-stage format"):
+        CascadeModel.load(old)
+    with pytest.raises(FileNotFoundError, match="train_guardrail_models"):
+        CascadeModel.load(tmp_path / "absent.json")
+
+
+def test_the_shipped_toxicity_model_names_categories_with_their_own_thresholds():
+    model = CascadeModel.load(MODEL_DIR / "toxicity.json")
+    assert set(model.categories) == {"harassment", "hate", "sexual", "violence", "self_harm"}
+    assert all(0.05 <= c.threshold <= 0.95 for c in model.categories.values())
+    assert len({c.threshold for c in model.categories.values()}) > 1
+    detector = ToxicityDetector()
+    hateful, detail = detector.score("All immigrants are vermin and should be exterminated.")
+    assert hateful >= 0.8 and "hate" in detail["categories"] and detail["escalated"] == 1
+    polite, detail = detector.score("Thanks for the quick reply, the replacement part arrived today.")
+    assert polite < 0.3 and "categories" not in detail and detail["escalated"] == 0
+
+
+def test_training_picks_its_cut_and_thresholds_on_the_training_rows():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from detector_training import best_f1_threshold, fit_cascade
+
+    rng = np.random.default_rng(0)
+    n = 400
+    y = (np.arange(n) % 2).astype(np.float32)
+    static = rng.normal(size=(n, 256)).astype(np.float32)
+    static[:, 0] += 3 * y
+    minilm = rng.normal(size=(n, 384)).astype(np.float32)
+    minilm[:, 0] += 3 * y
+    labels = np.stack([y, y * (np.arange(n) % 4 == 1)], axis=1)
+    model = fit_cascade(static, minilm, labels, np.ones(n), ("toxic", "hate"), {}, ("benign", 0.98, None))
+    fast_benign = model.fast.probabilities(static)[y == 0]
+    assert np.mean(fast_benign >= model.escalate_above) == pytest.approx(0.02, abs=0.011)
+    assert "hate" in model.categories and model.meta["escalation"] == ["benign", 0.98, None]
+    assert best_f1_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) <= 0.8
+
+
+def test_static_vectors_are_unit_length_and_a_missing_table_names_its_script(tmp_path):
+    encoder = StaticEncoder()
+    vectors = encoder.encode(["Where is my order?", "", "Where is my order?"])
+    assert vectors.shape == (3, encoder.dimensions)
+    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
+    assert np.array_equal(vectors[0], vectors[2])
+    assert float(vectors[0] @ encoder.encode(["Where is my parcel?"])[0]) > float(
+        vectors[0] @ encoder.encode(["The quarterly revenue grew by four percent."])[0])
+    with pytest.raises(FileNotFoundError, match="distill_static_encoder"):
+        StaticEncoder(tmp_path / "absent.npz")
