@@ -11,10 +11,11 @@ holds two logistic-regression heads per label:
 A window whose ``fast`` probability is below ``escalate_above`` is scored by ``fast`` alone; the
 others go to ``full``. With ``cleared_cap`` set (injection: 0.49) such a window scores at most that:
 the cheap stage can clear a window, never flag it; without it (toxicity) a window the fast stage
-finds above 0.5 goes to ``full`` too, so that every flag is the transformer's, with its categories. The cut is set at training time so that the
-transformer runs for 2% of the training benign windows (``scripts/detector_training.py``), which is
-what keeps the default policy's CPU cost low on ordinary traffic. Toxicity adds one ``full`` head per category (harassment, hate, sexual,
-violence, self-harm), each with its own threshold picked on the training folds.
+finds above 0.5 goes to ``full`` too, so that every flag is the transformer's, with its categories.
+The cut is set at training time so that the transformer runs for 2% of the training benign windows
+(``scripts/detector_training.py``), which is what keeps the default policy's CPU cost low on
+ordinary traffic. Toxicity adds one ``full`` head per category (harassment, hate, sexual, violence,
+self-harm), each with its own threshold picked on the training folds.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from shared.embeddings.memo import sentence_memo
 from shared.guardrails.classifier import MODEL_DIR, LinearHead, text_windows
+
 
 @dataclass(frozen=True)
 class CategoryHead:

@@ -12,7 +12,8 @@ Two detectors, the stronger verdict wins:
   communities, and as negatives support, banking, assistant, writing, code and maths requests,
   dangerous-sounding benign prompts and long benign e-mails, so length is not a signal.
   When no rule fired, a short text needs stronger model evidence (``ShortTextPrior``): terse
-  requests ("refund pls", "Order 4417 status") are the bulk of a support gateway's traffic, while a short attack usually carries a phrase the rules know.
+  requests ("refund pls", "Order 4417 status") are the bulk of a support gateway's traffic, while
+  a short attack usually carries a phrase the rules know.
 
 The text is canonicalised first: zero-width characters removed, look-alike letters folded, base64
 payloads decoded and appended.
