@@ -29,8 +29,9 @@ TOXICITY_HEADS = ("toxic", "harassment", "hate", "sexual", "violence", "self_har
 # Where the fast stage hands a window on to the full one, as a quantile of its probabilities on the
 # training rows: ("benign", 0.98) passes on the 2% most suspicious benign windows (the CPU budget of the
 # default policy: on benign traffic the transformer runs for few windows); ("positives", 0.05) passes
-# on 95% of the training positives (recall first). The third item is the cleared windows' cap.
-Escalation = tuple[str, float, float | None]
+# on 95% of the training positives (recall first). Then the cleared windows' cap (None: uncapped) and,
+# uncapped, the fast probability from which the full stage confirms (``cascade.py``).
+Escalation = tuple[str, float, float | None, float]
 FAST_L2 = 0.1
 FULL_L2 = 1.0
 TRAINING_WINDOWS = 4  # a long training text's MiniLM vector: the mean of its first windows
@@ -122,7 +123,7 @@ def fit_cascade(static: np.ndarray, minilm: np.ndarray, labels: np.ndarray, weig
     fast = LinearHead(*train_logistic(static, y, l2=FAST_L2, sample_weight=weights), {})
     full_x = np.hstack([static, minilm])
     full = LinearHead(*train_logistic(full_x, y, l2=FULL_L2, sample_weight=weights), {})
-    which, quantile, cap = escalation
+    which, quantile, cap, confirm = escalation
     fast_train = fast.probabilities(static)
     cut = float(np.quantile(fast_train[y == (1 if which == "positives" else 0)], quantile))
     categories = {}
@@ -142,7 +143,7 @@ def fit_cascade(static: np.ndarray, minilm: np.ndarray, labels: np.ndarray, weig
         head = LinearHead(*train_logistic(full_x, cat, l2=FULL_L2, sample_weight=cat_weights), {})
         categories[name] = CategoryHead(head, threshold)
     meta = {**meta, "examples": len(y), "positives": int(y.sum()), "escalation": list(escalation)}
-    return CascadeModel(fast, full, cut, meta, categories, cap)
+    return CascadeModel(fast, full, cut, meta, categories, cap, confirm)
 
 
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -41,8 +41,9 @@ from shared.guardrails.classifier import MODEL_DIR  # noqa: E402
 SHORT_TEXT_PRIOR = {"words": 16, "logit_shift": 2.0}
 # name: (examples, heads, escalation (see detector_training), extra meta)
 RECIPES = {
-    "injection": (injection_examples, ("injection",), ("benign", 0.98, 0.49), {"short_text_prior": SHORT_TEXT_PRIOR}),
-    "toxicity": (toxicity_examples, TOXICITY_HEADS, ("benign", 0.98, None), {}),
+    "injection": (injection_examples, ("injection",), ("benign", 0.98, 0.49, 0.5),
+                  {"short_text_prior": SHORT_TEXT_PRIOR}),
+    "toxicity": (toxicity_examples, TOXICITY_HEADS, ("benign", 0.98, None, 0.7), {}),
 }
 
 

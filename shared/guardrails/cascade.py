@@ -11,7 +11,8 @@ holds two logistic-regression heads per label:
 A window whose ``fast`` probability is below ``escalate_above`` is scored by ``fast`` alone; the
 others go to ``full``. With ``cleared_cap`` set (injection: 0.49) such a window scores at most that:
 the cheap stage can clear a window, never flag it; without it (toxicity) a window the fast stage
-finds above 0.5 goes to ``full`` too, so that every flag is the transformer's, with its categories.
+puts at ``confirm_above`` or more (0.7: the default policy's lowest toxicity threshold) goes to
+``full`` too, so that every flag the default policy raises is the transformer's, with its categories.
 The cut is set at training time so that the transformer runs for 2% of the training benign windows
 (``scripts/detector_training.py``), which is what keeps the default policy's CPU cost low on
 ordinary traffic. Toxicity adds one ``full`` head per category (harassment, hate, sexual, violence,
@@ -46,6 +47,7 @@ class CascadeModel:
     meta: dict[str, Any]
     categories: dict[str, CategoryHead] = field(default_factory=dict)
     cleared_cap: float | None = None  # what a window the fast stage scored alone may score at most
+    confirm_above: float = 0.5  # uncapped: a fast probability from which the full stage confirms
 
     @classmethod
     def load(cls, path: Path) -> CascadeModel:
@@ -61,7 +63,7 @@ class CascadeModel:
         }
         cap = data.get("cleared_cap")
         return cls(_head(data["fast"]), _head(data["full"]), float(data["escalate_above"]), data.get("meta", {}),
-                   categories, None if cap is None else float(cap))
+                   categories, None if cap is None else float(cap), float(data.get("confirm_above", 0.5)))
 
     def save(self, path: Path) -> Path:
         payload: dict[str, Any] = {
@@ -69,6 +71,7 @@ class CascadeModel:
             "full": _spec(self.full),
             "escalate_above": round(self.escalate_above, 6),
             "cleared_cap": self.cleared_cap,
+            "confirm_above": self.confirm_above,
             "categories": {name: {**_spec(c.head), "threshold": round(c.threshold, 6)}
                            for name, c in self.categories.items()},
             "meta": self.meta,
@@ -82,7 +85,7 @@ class CascadeModel:
         static = static_vectors(texts)
         fast = self.fast.probabilities(static)
         # uncapped, a window the fast stage would flag goes on too: the transformer confirms every flag
-        cut = self.escalate_above if self.cleared_cap is not None else min(self.escalate_above, 0.5)
+        cut = self.escalate_above if self.cleared_cap is not None else min(self.escalate_above, self.confirm_above)
         escalated = np.flatnonzero(fast >= cut)
         probabilities = fast.astype(np.float64)
         if self.cleared_cap is not None:

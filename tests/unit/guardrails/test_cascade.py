@@ -53,6 +53,9 @@ def test_the_cap_keeps_the_fast_stage_from_flagging_and_without_it_flags_are_con
     uncapped = _model(0.4, -3.0, cut=0.9, cap=None)  # fast 0.60 would flag: the full head decides
     scores = uncapped.score(["text"])
     assert scores.escalated == 1 and scores.probabilities[0] == pytest.approx(1 / (1 + np.exp(3.0)))
+    patient = CascadeModel(uncapped.fast, uncapped.full, 0.9, {}, {}, None, confirm_above=0.7)
+    scores = patient.score(["text"])  # 0.60 is below what it confirms: the fast stage's word stands
+    assert scores.escalated == 0 and scores.probabilities[0] == pytest.approx(1 / (1 + np.exp(-0.4)))
 
 
 def test_the_model_file_round_trips_and_an_old_file_is_a_clear_error(tmp_path):
@@ -93,10 +96,11 @@ def test_training_picks_its_cut_and_thresholds_on_the_training_rows():
     minilm = rng.normal(size=(n, 384)).astype(np.float32)
     minilm[:, 0] += 3 * y
     labels = np.stack([y, y * (np.arange(n) % 4 == 1)], axis=1)
-    model = fit_cascade(static, minilm, labels, np.ones(n), ("toxic", "hate"), {}, ("benign", 0.98, None))
+    model = fit_cascade(static, minilm, labels, np.ones(n), ("toxic", "hate"), {}, ("benign", 0.98, None, 0.7))
     fast_benign = model.fast.probabilities(static)[y == 0]
     assert np.mean(fast_benign >= model.escalate_above) == pytest.approx(0.02, abs=0.011)
-    assert "hate" in model.categories and model.meta["escalation"] == ["benign", 0.98, None]
+    assert "hate" in model.categories and model.meta["escalation"] == ["benign", 0.98, None, 0.7]
+    assert model.confirm_above == 0.7
     assert best_f1_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) <= 0.8
 
 
