@@ -305,9 +305,16 @@ def cpu_per_request(corpora: Path, requests: int) -> dict[str, Any]:
             j += 13
         long_prompts.append(" ".join(parts)[:1100])
     short_prompts = [benign[(i * 31) % len(benign)] for i in range(requests)]
+    # one coherent request of ~1 KB: an instruction and the e-mail it is about (e-mails not used as answers)
+    tasks = ("Summarise this e-mail in three bullet points:", "Draft a polite reply to this e-mail:",
+             "What does the sender of this e-mail want from us?", "Extract the dates and amounts from this e-mail:")
+    bodies = [e for e in emails if 800 <= len(e)][requests:]
+    email_prompts = [f"{tasks[i % len(tasks)]}\n\n{bodies[i % len(bodies)][:1000]}" for i in range(requests)]
     # the policy's stages on their own (a request through the gateway adds ~1 ms of its own)
-    return {"prompt_1kb": run(long_prompts, answers), "prompt_short": run(short_prompts, answers),
-            "note": "asyncio.run per request adds ~0.1 ms; PII, injection, toxicity, cache embedding, output checks"}
+    return {"prompt_1kb_email": run(email_prompts, answers), "prompt_1kb": run(long_prompts, answers),
+            "prompt_short": run(short_prompts, answers),
+            "note": "asyncio.run per request adds ~0.1 ms; PII, injection, toxicity, cache embedding, output checks; "
+                    "prompt_1kb: ~1 KB of unrelated short prompts joined; prompt_1kb_email: an instruction and one e-mail"}
 
 
 def main(argv: list[str] | None = None) -> int:

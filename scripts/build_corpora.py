@@ -68,7 +68,9 @@ def read_shared(shared: Path, name: str) -> list[dict[str, Any]]:
 
 
 def own(name: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (OWN / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The train split of one of the repo's own sets (its ``eval`` rows stay held out for bench/guardrails.py)."""
+    rows = [json.loads(line) for line in (OWN / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for row in rows if row.get("split", "train") == "train"]
 
 
 # --- injection ------------------------------------------------------------------------------
