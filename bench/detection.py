@@ -314,7 +314,8 @@ def cpu_per_request(corpora: Path, requests: int) -> dict[str, Any]:
     return {"prompt_1kb_email": run(email_prompts, answers), "prompt_1kb": run(long_prompts, answers),
             "prompt_short": run(short_prompts, answers),
             "note": "asyncio.run per request adds ~0.1 ms; PII, injection, toxicity, cache embedding, output checks; "
-                    "prompt_1kb: ~1 KB of unrelated short prompts joined; prompt_1kb_email: an instruction and one e-mail"}
+                    "prompt_1kb: ~1 KB of unrelated short prompts joined; "
+                    "prompt_1kb_email: an instruction and one e-mail"}
 
 
 def main(argv: list[str] | None = None) -> int:

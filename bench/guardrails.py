@@ -240,7 +240,7 @@ def bench_groundedness(data_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--quick", action="store_true", help="no effect (kept for old command lines: the cross-validated retraining moved to bench/detection.py)")
+    parser.add_argument("--quick", action="store_true", help="no effect (retraining moved to bench/detection.py)")
     args = parser.parse_args(argv)
     if not (args.data_dir / "pii" / "dev.jsonl").exists():
         raise SystemExit(f"no data under {args.data_dir}: pass --data-dir (e.g. /work/shared/data)")
