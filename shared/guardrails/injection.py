@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.guardrails.cascade import WindowedHead
 from shared.guardrails.classifier import ShortTextPrior
-from shared.guardrails.text import canonical, sentence_windows
+from shared.guardrails.text import canonical, segments, sentence_windows
 
 _OBJECT = (
     r"(?:instructions?|prompts?|rules|directives|guidelines|commands|tasks?|orders|programming|constraints|context)"
@@ -242,8 +242,9 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
 def rule_score(text: str) -> tuple[float, list[str]]:
     remaining = 1.0
     hits: list[str] = []
+    pieces = segments(text)
     for code, weight, pattern in _RULES:
-        if pattern.search(text):
+        if any(pattern.search(piece) for _, piece in pieces):
             remaining *= 1.0 - weight
             hits.append(code)
     return 1.0 - remaining, sorted(set(hits))

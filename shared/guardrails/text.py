@@ -200,3 +200,17 @@ def sentence_windows(text: str, max_windows: int = 48, min_chars: int = 40, max_
         return chunks or [text]
     step = (len(chunks) - 1) / (max_windows - 1)
     return [chunks[round(i * step)] for i in range(max_windows)]
+
+
+SEGMENT_CHARS = 32_768
+SEGMENT_OVERLAP = 512
+
+
+def segments(text: str, size: int = SEGMENT_CHARS, overlap: int = SEGMENT_OVERLAP) -> list[tuple[int, str]]:
+    """``(start, slice)`` pieces of a long text, each ``overlap`` characters into the next, for pattern
+    scans of huge inputs: one regex call over 900 KB holds the interpreter lock for ~0.1 s, and every
+    other request on the worker waits that long for each step it takes; over 32 KB pieces the lock
+    changes hands every few milliseconds. A match shorter than ``overlap`` is found whole in a piece."""
+    if len(text) <= size:
+        return [(0, text)]
+    return [(start, text[start : start + size + overlap]) for start in range(0, len(text), size)]

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from shared.guardrails.cascade import WindowedHead
-from shared.guardrails.text import canonical
+from shared.guardrails.text import SEGMENT_CHARS, canonical, segments
 
 # Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
 _STRONG = frozenset(
@@ -41,14 +41,19 @@ _MASKED = re.compile(r"^[a-z]+\*+[a-z]*$")
 
 def lexicon_score(text: str) -> tuple[float, dict[str, int]]:
     lowered = text.lower()
-    strong = mild = 0
-    for raw in _WORD.findall(lowered.translate(_LEET)):
-        word = raw.replace("*", "") if not _MASKED.match(raw) else raw
-        if word in _STRONG or (_MASKED.match(raw) and _masked_hit(raw)):
-            strong += 1
-        elif word in _MILD:
-            mild += 1
-    threats = len(_THREAT.findall(lowered))
+    strong = mild = threats = 0
+    for start, piece in segments(lowered):
+        own = SEGMENT_CHARS if start + SEGMENT_CHARS < len(lowered) else len(piece)  # the overlap is the next's
+        for match in _WORD.finditer(piece.translate(_LEET)):
+            if match.start() >= own or (match.start() == 0 and start and lowered[start - 1].isalnum()):
+                continue  # the next piece's, or the tail of a word the previous piece counted
+            raw = match.group()
+            word = raw.replace("*", "") if not _MASKED.match(raw) else raw
+            if word in _STRONG or (_MASKED.match(raw) and _masked_hit(raw)):
+                strong += 1
+            elif word in _MILD:
+                mild += 1
+        threats += sum(1 for m in _THREAT.finditer(piece) if m.start() < own)
     score = 1.0 - (0.45 ** (strong + 2 * threats)) * (0.85**mild)
     return float(score), {"strong": strong, "mild": mild, "threats": threats}
 

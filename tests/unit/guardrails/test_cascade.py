@@ -114,3 +114,13 @@ def test_static_vectors_are_unit_length_and_a_missing_table_names_its_script(tmp
         vectors[0] @ encoder.encode(["The quarterly revenue grew by four percent."])[0])
     with pytest.raises(FileNotFoundError, match="distill_static_encoder"):
         StaticEncoder(tmp_path / "absent.npz")
+
+
+def test_a_missing_static_table_stops_the_detectors_at_start(monkeypatch, tmp_path):
+    from shared.embeddings import static_encoder
+    from shared.guardrails.detectors import InjectionCheck, InjectionOptions, ToxicityCheck, ToxicityOptions
+
+    monkeypatch.setattr(static_encoder, "DEFAULT_STATIC_MODEL", tmp_path / "absent.npz")
+    for check, options in ((InjectionCheck, InjectionOptions()), (ToxicityCheck, ToxicityOptions())):
+        with pytest.raises(FileNotFoundError, match="distill_static_encoder"):
+            check(options)
