@@ -10,7 +10,9 @@ detector if Azure fails, so a Content Safety outage never fails a request).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,6 +24,11 @@ logger = logging.getLogger(__name__)
 # Texts longer than this are scanned in a worker thread: the local detectors are linear, ~1 µs a
 # character, so a long prompt would otherwise hold the event loop (every tenant's requests) for its scan.
 OFF_LOOP_CHARS = 2048
+# Texts past this are scanned one at a time on a lane of their own: a huge prompt's pattern scans hold
+# the interpreter lock for seconds in all, and three such scans side by side (PII, injection, toxicity)
+# would leave every small request on the worker waiting three times as long for each step it takes.
+LARGE_TEXT_CHARS = 65_536
+_LARGE_TEXT_LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardrails-large-text")
 
 
 class CheckOptions(BaseModel):
@@ -86,6 +93,10 @@ class Check:
         return await self._scan_local(text, ctx)
 
     async def _scan_local(self, text: str, ctx: ScanContext) -> Finding:
+        if len(text) > LARGE_TEXT_CHARS:
+            context = contextvars.copy_context()  # as asyncio.to_thread does (spans, request ids)
+            return await asyncio.get_running_loop().run_in_executor(_LARGE_TEXT_LANE, context.run, self.scan, text,
+                                                                    ctx)
         if self.heavy or len(text) > OFF_LOOP_CHARS:  # a large text takes the local detectors > 1 ms
             return await asyncio.to_thread(self.scan, text, ctx)
         return self.scan(text, ctx)
