@@ -105,8 +105,8 @@ class Features:
                                for c in fresh])
             static = static_vectors(fresh)
             base = len(self._index)
-            self._static = np.vstack([self._static.reshape(base, -1), static]) if base else static
-            self._minilm = np.vstack([self._minilm.reshape(base, -1), minilm]) if base else minilm
+            self._static = np.vstack([self._static, static]) if base else static
+            self._minilm = np.vstack([self._minilm, minilm]) if base else minilm
             self._index.update({k: base + i for i, (k, _) in enumerate(missing)})
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, static=self._static, minilm=self._minilm, keys=np.array(list(self._index)))

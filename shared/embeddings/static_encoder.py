@@ -3,7 +3,7 @@
 ``models/minilm-static.npz`` (written by ``scripts/distill_static_encoder.py`` from the int8 MiniLM
 graph) holds one row per word piece of MiniLM's vocabulary; a text's vector is the unit-normalised
 mean of its pieces' rows. Encoding a ~1 KB prompt is a tokenizer call and a table lookup (well under
-a millisecond), against ~25 ms for the transformer: the guardrails score every text with it first
+a millisecond), against tens of milliseconds for the transformer: the guardrails score every text with it first
 and run the transformer only where its verdict is unsure. Thread-safe, loaded on first use.
 """
 

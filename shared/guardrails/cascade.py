@@ -58,21 +58,22 @@ class CascadeModel:
             raise ValueError(f"guardrail model {path} predates the two-stage format: "
                              "run scripts/train_guardrail_models.py")
         categories = {
-            name: CategoryHead(_head(spec), float(spec["threshold"]))
+            name: CategoryHead(LinearHead.from_spec(spec), float(spec["threshold"]))
             for name, spec in data.get("categories", {}).items()
         }
         cap = data.get("cleared_cap")
-        return cls(_head(data["fast"]), _head(data["full"]), float(data["escalate_above"]), data.get("meta", {}),
-                   categories, None if cap is None else float(cap), float(data.get("confirm_above", 0.5)))
+        fast, full = LinearHead.from_spec(data["fast"]), LinearHead.from_spec(data["full"])
+        return cls(fast, full, float(data["escalate_above"]), data.get("meta", {}), categories,
+                   None if cap is None else float(cap), float(data.get("confirm_above", 0.5)))
 
     def save(self, path: Path) -> Path:
         payload: dict[str, Any] = {
-            "fast": _spec(self.fast),
-            "full": _spec(self.full),
+            "fast": self.fast.spec(),
+            "full": self.full.spec(),
             "escalate_above": round(self.escalate_above, 6),
             "cleared_cap": self.cleared_cap,
             "confirm_above": self.confirm_above,
-            "categories": {name: {**_spec(c.head), "threshold": round(c.threshold, 6)}
+            "categories": {name: {**c.head.spec(), "threshold": round(c.threshold, 6)}
                            for name, c in self.categories.items()},
             "meta": self.meta,
         }
@@ -157,10 +158,3 @@ def static_vectors(texts: list[str]) -> np.ndarray:
 
     return shared_static_encoder().encode(texts)
 
-
-def _head(spec: dict[str, Any]) -> LinearHead:
-    return LinearHead(np.asarray(spec["weights"], dtype=np.float32), float(spec["bias"]), {})
-
-
-def _spec(head: LinearHead) -> dict[str, Any]:
-    return {"weights": [round(float(w), 6) for w in head.weights], "bias": round(head.bias, 6)}

@@ -7,7 +7,6 @@ static word-piece vectors, a fuller one over those and the int8 MiniLM embedding
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,23 +26,12 @@ class LinearHead:
     meta: dict[str, Any]
 
     @classmethod
-    def load(cls, name: str, directory: Path = MODEL_DIR) -> LinearHead:
-        path = directory / f"{name}.json"
-        if not path.exists():
-            raise FileNotFoundError(f"guardrail model {path} is missing: run scripts/train_guardrail_models.py")
-        data = json.loads(path.read_text())
-        return cls(np.asarray(data["weights"], dtype=np.float32), float(data["bias"]), data.get("meta", {}))
+    def from_spec(cls, spec: dict[str, Any]) -> LinearHead:
+        """A head as a model file stores it (``cascade.py``): ``{"weights": [...], "bias": b}``."""
+        return cls(np.asarray(spec["weights"], dtype=np.float32), float(spec["bias"]), {})
 
-    def save(self, name: str, directory: Path = MODEL_DIR) -> Path:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{name}.json"
-        payload = {
-            "weights": [round(float(w), 6) for w in self.weights],
-            "bias": round(self.bias, 6),
-            "meta": self.meta,
-        }
-        path.write_text(json.dumps(payload, indent=1) + "\n")
-        return path
+    def spec(self) -> dict[str, Any]:
+        return {"weights": [round(float(w), 6) for w in self.weights], "bias": round(self.bias, 6)}
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         return _sigmoid(embeddings @ self.weights + self.bias)
