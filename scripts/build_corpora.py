@@ -13,7 +13,8 @@ evaluation in ``bench/detection.py``):
   violence, self_harm; the ones its source marks), ``source``;
 - ``groundedness.jsonl``: ``evidence``, ``claim``, ``label`` (1 = not supported), ``source``, ``kind``
   (``claim``: the source's supports / refutes label; ``swap``: a supported claim with one number or
-  name replaced by one from another item of the same source);
+  name replaced by one from another item of the same source; ``replaced_in_evidence``: whether the
+  evidence states the replaced text, i.e. whether the swap took away support the claim had);
 - ``paraphrase.jsonl``: ``a``, ``b``, ``label`` (1 = same question), ``source``.
 
 The corpora are not committed (their licences differ, see ``data/CARD.md``); the trained weights are.
@@ -215,8 +216,9 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _NAME = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
 
 
-def swap_one(claim: str, pool_numbers: list[str], pool_names: list[str], salt: str) -> str | None:
-    """The claim with one number (else one mid-sentence name) replaced by a different one from the pool."""
+def swap_one(claim: str, pool_numbers: list[str], pool_names: list[str], salt: str) -> tuple[str, str] | None:
+    """The claim with one number (else one mid-sentence name) replaced by a different one from the pool,
+    and the replaced text."""
     digest = int(hashlib.sha1(salt.encode()).hexdigest(), 16)
     for pattern, pool in ((_NUMBER, pool_numbers), (_NAME, pool_names)):
         matches = list(pattern.finditer(claim))
@@ -227,8 +229,13 @@ def swap_one(claim: str, pool_numbers: list[str], pool_names: list[str], salt: s
         if not options:
             continue
         replacement = options[digest % len(options)]
-        return claim[: match.start()] + replacement + claim[match.end() :]
+        return claim[: match.start()] + replacement + claim[match.end() :], match.group(0)
     return None
+
+
+def in_text(fragment: str, text: str) -> bool:
+    """Whether the fragment occurs in the text as a whole word (case-insensitive)."""
+    return re.search(rf"(?<![\w]){re.escape(fragment.lower())}(?![\w])", text.lower()) is not None
 
 
 def groundedness_rows(mirror: Path) -> list[dict[str, Any]]:
@@ -251,11 +258,15 @@ def groundedness_rows(mirror: Path) -> list[dict[str, Any]]:
         numbers = sorted({n for e, _ in supported for n in _NUMBER.findall(e)})
         names = sorted({n for e, _ in supported for n in _NAME.findall(e)})
         for i, (evidence, claim) in enumerate(sample(supported, 400, f"swap-{source}")):
-            swapped = swap_one(claim, numbers, names, f"{source}-{i}")
-            if swapped is None:
+            swap = swap_one(claim, numbers, names, f"{source}-{i}")
+            if swap is None:
                 continue
-            rows.append({"evidence": evidence, "claim": claim, "label": 0, "source": source, "kind": "swap"})
-            rows.append({"evidence": evidence, "claim": swapped, "label": 1, "source": source, "kind": "swap"})
+            # whether the evidence states the replaced number or name: if it does not, the original claim
+            # is no better supported by this evidence than the swapped one
+            stated = in_text(swap[1], evidence)
+            pair = {"evidence": evidence, "source": source, "kind": "swap", "replaced_in_evidence": stated}
+            rows.append({**pair, "claim": claim, "label": 0})
+            rows.append({**pair, "claim": swap[0], "label": 1})
     return rows
 
 

@@ -2,8 +2,9 @@
 
 For every answer sentence the scorer measures, against the context (never against an LLM):
 
-- ``unsupported_names``: the share of its names and numbers (capitalised words, figures, prices,
-  dates) that appear nowhere in the context: an invented detail is the strongest sign;
+- ``unsupported_names``: the share of its names and numbers (capitalised words outside headline-style
+  sentences, acronyms, figures, prices, dates, words with digits such as model numbers) that appear
+  nowhere in the context: an invented detail is the strongest sign;
 - ``content_gap``: the share of its content words the context does not contain;
 - ``off_evidence``: the share of the words it adds beyond the question that do not occur in the
   context sentences about the question's subject (right words, wrong place);
@@ -27,6 +28,8 @@ from shared.guardrails.text import split_sentences, valid_unicode
 
 _TOKEN = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?|[A-Za-zÀ-ÖØ-öø-ÿ][\w'’-]*")
 _NUMBER = re.compile(r"^\$?\d[\d,]*(?:\.\d+)?%?$")
+# a token's letter runs and digit runs ("COVID-19" -> covid, 19; "azd1222" -> azd, 1222)
+_PIECE = re.compile(r"[^\W\d_]+|\d+")
 _STOP = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
     these those there their they them he she his her him i you your we our us my me not no yes do does did done
@@ -144,6 +147,7 @@ class _Evidence:
         self.normalized = " ".join(self.lower_text.split())
         self.stems = {_stem(t) for t in tokens}
         self.numbers = {_norm_number(t) for t in tokens if _NUMBER.match(t)}
+        self.pieces = set(_PIECE.findall(self.lower_text))
         self.sentences = [s.text for s in split_sentences(context)] or [context]
         self.sentence_stems = [{_stem(t) for t in _TOKEN.findall(s)} for s in self.sentences]
         # clauses: the unit a claim is compared with for contradictions
@@ -156,7 +160,27 @@ class _Evidence:
     def has_entity(self, token: str) -> bool:
         if _NUMBER.match(token):
             return _norm_number(token) in self.numbers or token.lower() in self.lower_text
+        if _has_digit(token):  # "COVID-19" is supported by "covid‑19" or "COVID 19", not by "COVID-20"
+            return all(piece in self.pieces for piece in _PIECE.findall(token.lower()))
         return token.lower() in self.lower_text or _stem(token) in self.stems
+
+
+def _has_digit(token: str) -> bool:
+    return any(c.isdigit() for c in token)
+
+
+def specifics(tokens: list[str]) -> list[str]:
+    """The tokens that name or quantify something: numbers, words with digits (model numbers, "COVID-19"),
+    acronyms and capitalised words. In a headline-style sentence (most words capitalised) a capital says
+    nothing, so there only numbers, words with digits and acronyms count."""
+    content = [t for t in tokens if t.lower() not in _STOP]
+    words = [t for t in content if t[0].isalpha()]
+    headline = len(words) >= 4 and sum(t[0].isupper() for t in words) >= 0.6 * len(words)
+    return [
+        t
+        for t in content
+        if _NUMBER.match(t) or _has_digit(t) or (len(t) > 1 and t.isupper()) or (t[0].isupper() and not headline)
+    ]
 
 
 class GroundednessScorer:
@@ -195,8 +219,9 @@ class GroundednessScorer:
             # sentence of another document says
             return SentenceSupport(start, end, 0.0, 0, 0, 0.0, 0.0)
         stems = [_stem(t) for t in content]
-        names = [t for t in content if t[0].isupper() or _NUMBER.match(t)]
-        if similarity is not None and tokens and names and names[0] is tokens[0] and not tokens[0].isupper():
+        names = specifics(tokens)
+        first = tokens[0]
+        if similarity is not None and names and names[0] is first and not first.isupper() and not _has_digit(first):
             names = names[1:]  # claim mode: a capital at the start of a sentence is not a name by itself
         missing = [t for t in names if not evidence.has_entity(t)]
         missing_numbers = sum(bool(_NUMBER.match(t)) for t in missing)

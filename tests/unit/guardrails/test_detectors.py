@@ -105,6 +105,22 @@ def test_groundedness_claim_mode_catches_contradictions():
     assert scorer.score("Anything at all.", "")[0] == 1.0
 
 
+def test_groundedness_words_with_digits_are_details_the_context_must_state():
+    scorer = GroundednessScorer()
+    evidence = "Patients with COVID‑19 were given the AZD1222 vaccine in two doses, 28 days apart."
+    stated, sentences = scorer.score("The AZD1222 vaccine was given to covid-19 patients.", evidence)
+    assert sentences[0].unsupported_entities == 0 and sentences[0].unsupported_numbers == 0
+    swapped, sentences = scorer.score("The AZD1222 vaccine was given to covid-20 patients.", evidence)
+    assert sentences[0].unsupported_entities == 1 and swapped > stated
+
+
+def test_groundedness_capitals_of_a_headline_are_not_names():
+    evidence = "Vitamin D supplements may lower the risk of influenza infections."
+    headline = "Vitamin D Supplementation Could Reduce Risk Of Influenza Infections"
+    _, sentences = GroundednessScorer().score(headline, evidence)
+    assert sentences[0].unsupported_entities == 0
+
+
 def test_groundedness_scores_each_sentence_with_offsets():
     answer = "The CX-200 costs 199 dollars. It was designed by Bob Stone in Oslo."
     score, sentences = GroundednessScorer().score(answer, CONTEXT, "Tell me about the CX-200")
