@@ -5,18 +5,39 @@ often at the same moment on different threads. ``sentence_vectors(texts)`` encod
 text once (a caller asking for a text another thread is encoding waits for that result instead of
 encoding it again) and keeps the most recent vectors. The encoder is all-MiniLM-L6-v2 with int8
 weights on ONNX Runtime (``onnx_encoder.py``); it loads on first use, never at import.
+
+Within ``memo_only()`` an encode answers from the memo or raises ``EncoderDeferred``: what a caller
+on the event loop uses to run a check's cheap work inline and move it to a thread only when the
+transformer (milliseconds of CPU) would have to run.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 DIMENSIONS = 384
+_memo_only: ContextVar[bool] = ContextVar("memo_only", default=False)
+
+
+class EncoderDeferred(Exception):
+    """An encode under ``memo_only()`` needed the transformer."""
+
+
+@contextmanager
+def memo_only() -> Iterator[None]:
+    """Encodes in this context (thread or task) answer from the memo or raise ``EncoderDeferred``."""
+    token = _memo_only.set(True)
+    try:
+        yield
+    finally:
+        _memo_only.reset(token)
 
 
 def default_encoder() -> Any:
@@ -42,6 +63,8 @@ class SentenceMemo:
         mine: list[str] = []
         waits: list[tuple[str, threading.Event]] = []
         with self._lock:
+            if _memo_only.get() and any(text not in self._vectors for text in texts):
+                raise EncoderDeferred
             for text in dict.fromkeys(texts):
                 if text in self._vectors:
                     self._vectors.move_to_end(text)

@@ -2,7 +2,8 @@
 
 A check is built once per policy rule from the rule's validated options. ``scan`` is the local,
 offline implementation (synchronous, CPU only); ``ascan`` is what the pipeline awaits: it runs
-``scan`` inline for cheap checks, in a worker thread for the model-based ones, or calls Azure AI
+``scan`` inline (a model-based check's scan moves to a worker thread when its transformer encoder
+must run, and so does any scan of a long text), or calls Azure AI
 Content Safety when the check has an adapter and one is configured (falling back to the local
 detector if Azure fails, so a Content Safety outage never fails a request).
 """
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.embeddings.memo import EncoderDeferred, memo_only
 from shared.guardrails.verdicts import Action, Finding, Stage
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,9 @@ class Check:
     stages: ClassVar[frozenset[Stage]] = frozenset({Stage.INPUT, Stage.OUTPUT})
     actions: ClassVar[frozenset[Action]] = frozenset({Action.BLOCK, Action.FLAG})
     Options: ClassVar[type[CheckOptions]] = CheckOptions
-    heavy: ClassVar[bool] = False  # CPU work of more than ~1 ms: run off the event loop
+    # Uses the transformer encoder: its cheap stages run inline, and the scan moves to a worker thread
+    # only when the encoder would have to run (milliseconds of CPU that would hold the event loop).
+    heavy: ClassVar[bool] = False
     azure_service: ClassVar[str | None] = None  # "content_safety" | "language": the Azure service with an adapter
     # Which parts of a request an input rule reads: user messages, and supplied documents (indirect attacks).
     reads_context_on_input: bool = False
@@ -97,8 +101,16 @@ class Check:
             context = contextvars.copy_context()  # as asyncio.to_thread does (spans, request ids)
             return await asyncio.get_running_loop().run_in_executor(_LARGE_TEXT_LANE, context.run, self.scan, text,
                                                                     ctx)
-        if self.heavy or len(text) > OFF_LOOP_CHARS:  # a large text takes the local detectors > 1 ms
+        if len(text) > OFF_LOOP_CHARS:  # a large text takes the local detectors > 1 ms
             return await asyncio.to_thread(self.scan, text, ctx)
+        if self.heavy:
+            # a handoff to a thread costs more CPU (~0.2 ms) than a sentence's cheap stage, so that runs
+            # here; a scan the encoder must join starts again in a thread (the cheap stage is redone)
+            try:
+                with memo_only():
+                    return self.scan(text, ctx)
+            except EncoderDeferred:
+                return await asyncio.to_thread(self.scan, text, ctx)
         return self.scan(text, ctx)
 
 
