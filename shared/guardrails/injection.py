@@ -26,6 +26,7 @@ from typing import Any
 
 from shared.guardrails.cascade import WindowedHead
 from shared.guardrails.classifier import ShortTextPrior
+from shared.guardrails.prefilter import leading_literals, may_match
 from shared.guardrails.text import canonical, segments, sentence_windows
 
 _OBJECT = (
@@ -239,12 +240,17 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
 ]
 
 
+# the words one of which each rule's every match starts with: a text with none of them skips the rule
+_RULE_LITERALS = [leading_literals(pattern) for _, _, pattern in _RULES]
+
+
 def rule_score(text: str) -> tuple[float, list[str]]:
     remaining = 1.0
     hits: list[str] = []
     pieces = segments(text)
-    for code, weight, pattern in _RULES:
-        if any(pattern.search(piece) for _, piece in pieces):
+    lowered = text.lower()
+    for (code, weight, pattern), literals in zip(_RULES, _RULE_LITERALS, strict=True):
+        if may_match(literals, lowered) and any(pattern.search(piece) for _, piece in pieces):
             remaining *= 1.0 - weight
             hits.append(code)
     return 1.0 - remaining, sorted(set(hits))

@@ -116,6 +116,27 @@ def test_static_vectors_are_unit_length_and_a_missing_table_names_its_script(tmp
         StaticEncoder(tmp_path / "absent.npz")
 
 
+def test_static_vectors_of_recent_texts_are_kept_within_a_bound():
+    encoder = StaticEncoder(memo_size=2)
+    tokenized = []
+    real = encoder._tokenizer
+
+    class Counting:
+        def encode(self, text, **kwargs):
+            tokenized.append(text)
+            return real.encode(text, **kwargs)
+
+    encoder._tokenizer = Counting()
+    first = encoder.encode(["a window", "another window"])
+    again = encoder.encode(["a window"])
+    assert tokenized == ["a window", "another window"] and np.array_equal(first[0], again[0])
+    again[0] += 1.0  # a caller's array is its own
+    assert np.array_equal(encoder.encode(["a window"])[0], first[0])
+    encoder.encode(["a third", "a fourth"])  # the bound pushes the oldest out
+    encoder.encode(["a window"])
+    assert tokenized.count("a window") == 2
+
+
 def test_a_missing_static_table_stops_the_detectors_at_start(monkeypatch, tmp_path):
     from shared.embeddings import static_encoder
     from shared.guardrails.detectors import InjectionCheck, InjectionOptions, ToxicityCheck, ToxicityOptions
