@@ -1,12 +1,11 @@
 """``GET /api/openapi.json``: the OpenAPI 3.1 document of every route this app serves.
 
-``python -m functions.openapi`` writes it to ``openapi.json`` at the repository root (checked in; a
-test compares the two).
+``python scripts/write_openapi.py`` writes it to ``openapi.json`` at the repository root (checked in;
+a test compares the two).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import azure.functions as func
@@ -34,11 +33,3 @@ def document_bytes() -> bytes:
 async def openapi(req: Request) -> Response:
     return Response(document_bytes(), media_type="application/json")
 
-
-if __name__ == "__main__":
-    import importlib
-
-    importlib.import_module("function_app")  # registers every blueprint, so the routes are known
-
-    CHECKED_IN.write_bytes(document_bytes())
-    sys.stdout.write(f"wrote {CHECKED_IN}\n")

@@ -11,7 +11,7 @@ from shared.api.openapi import OPERATIONS
 
 
 def test_the_checked_in_document_is_the_generated_one() -> None:
-    assert CHECKED_IN.read_bytes() == document_bytes(), "regenerate it: python -m functions.openapi"
+    assert CHECKED_IN.read_bytes() == document_bytes(), "regenerate it: python scripts/write_openapi.py"
 
 
 def test_every_served_route_and_method_is_documented() -> None:
