@@ -115,17 +115,20 @@ class Features:
 
 
 def fit_cascade(static: np.ndarray, minilm: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                heads: Sequence[str], meta: dict[str, Any], escalation: Escalation) -> CascadeModel:
+                heads: Sequence[str], meta: dict[str, Any], escalation: Escalation,
+                categories_only: np.ndarray | None = None) -> CascadeModel:
     """The fast head on static vectors, the full head on both; the escalation cut at ``escalation``'s
     quantile of the fast head's training probabilities; category heads with F1-best thresholds from
-    3-fold out-of-fold probabilities of the training rows."""
+    3-fold out-of-fold probabilities of the training rows. Rows marked in ``categories_only`` train
+    the category heads alone (their first label means something else, see the toxicity recipe)."""
     y = labels[:, 0].astype(np.float64)
-    fast = LinearHead(*train_logistic(static, y, l2=FAST_L2, sample_weight=weights), {})
+    main = np.ones(len(y), dtype=bool) if categories_only is None else ~categories_only
+    fast = LinearHead(*train_logistic(static[main], y[main], l2=FAST_L2, sample_weight=weights[main]), {})
     full_x = np.hstack([static, minilm])
-    full = LinearHead(*train_logistic(full_x, y, l2=FULL_L2, sample_weight=weights), {})
+    full = LinearHead(*train_logistic(full_x[main], y[main], l2=FULL_L2, sample_weight=weights[main]), {})
     which, quantile, cap, confirm = escalation
-    fast_train = fast.probabilities(static)
-    cut = float(np.quantile(fast_train[y == (1 if which == "positives" else 0)], quantile))
+    fast_train = fast.probabilities(static[main])
+    cut = float(np.quantile(fast_train[y[main] == (1 if which == "positives" else 0)], quantile))
     categories = {}
     folds = np.arange(len(y)) % 3
     for j, name in enumerate(heads[1:], 1):
@@ -142,7 +145,7 @@ def fit_cascade(static: np.ndarray, minilm: np.ndarray, labels: np.ndarray, weig
         threshold = best_f1_threshold(held, cat)
         head = LinearHead(*train_logistic(full_x, cat, l2=FULL_L2, sample_weight=cat_weights), {})
         categories[name] = CategoryHead(head, threshold)
-    meta = {**meta, "examples": len(y), "positives": int(y.sum()), "escalation": list(escalation)}
+    meta = {**meta, "examples": int(main.sum()), "positives": int(y[main].sum()), "escalation": list(escalation)}
     return CascadeModel(fast, full, cut, meta, categories, cap, confirm)
 
 

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -39,22 +41,30 @@ from shared.guardrails.classifier import MODEL_DIR  # noqa: E402
 # Chosen on the repo's own support-traffic train split when the injection head was first trained
 # (see the README's guardrail benchmark): short texts with no rule hit need stronger evidence.
 SHORT_TEXT_PRIOR = {"words": 16, "logit_shift": 2.0}
-# name: (examples, heads, escalation (see detector_training), extra meta)
+# AILuminate's rows are prompts asking an assistant for harmful help, labelled by hazard: they teach
+# the categories (its sexual and self-harm prompts are the only ones), not what toxic language is.
+# Trained on as toxic they pulled every other source's held-out AUROC down (scratch run of the full
+# head leave-one-source-out, 2026-12-03: pooled 0.726 with them, 0.756 without).
+TOXICITY_CATEGORIES_ONLY = frozenset({"ailuminate"})
+# name: (examples, heads, escalation (see detector_training), extra meta, sources for the categories only)
 RECIPES = {
     "injection": (injection_examples, ("injection",), ("benign", 0.98, 0.49, 0.5),
-                  {"short_text_prior": SHORT_TEXT_PRIOR}),
-    "toxicity": (toxicity_examples, TOXICITY_HEADS, ("benign", 0.98, None, 0.7), {}),
+                  {"short_text_prior": SHORT_TEXT_PRIOR}, frozenset()),
+    "toxicity": (toxicity_examples, TOXICITY_HEADS, ("benign", 0.98, None, 0.7), {}, TOXICITY_CATEGORIES_ONLY),
 }
 
 
 def train(name: str, corpora: Path, rows: list[dict[str, Any]] | None = None) -> CascadeModel:
     """The model of ``name`` trained on ``rows`` (default: the whole corpus)."""
-    examples, heads, escalation, extra = RECIPES[name]
+    examples, heads, escalation, extra, categories_only = RECIPES[name]
     texts, labels, sources = examples(rows if rows is not None else read_rows(corpora / f"{name}.jsonl"))
     static, minilm = Features(corpora / "features", name).of(texts)
     meta = {"encoder": "all-MiniLM-L6-v2 (int8) + static word pieces", "sources": sorted(set(sources)),
             "heads": list(heads), **extra, "trained_by": "scripts/train_guardrail_models.py"}
-    return fit_cascade(static, minilm, labels, balanced_weights(labels, sources), heads, meta, escalation)
+    if categories_only:
+        meta["categories_only_sources"] = sorted(categories_only)
+    only = np.array([s in categories_only for s in sources])
+    return fit_cascade(static, minilm, labels, balanced_weights(labels, sources), heads, meta, escalation, only)
 
 
 def main(argv: list[str] | None = None) -> int:
