@@ -52,8 +52,10 @@ from shared.guardrails.injection import InjectionDetector, rule_score  # noqa: E
 from shared.guardrails.text import canonical, sentence_windows  # noqa: E402
 from shared.guardrails.toxicity import ToxicityDetector  # noqa: E402
 
-INJECTION_IN_SAMPLE = {"deepset-train", "jailbreakbench-jbc", "own-benign", "own-documents", "own-indirect"}
-TOXICITY_IN_SAMPLE = {"jigsaw"}
+# The shipped models train on every source, so every row is in sample for them (their figures here
+# say what the recipe fits, the leave-one-source-out ones what a new source meets). These sources are
+# the TF-IDF baseline's own (the shared dev set) and the repo's: its totals leave them out.
+BASELINE_IN_SAMPLE = {"deepset-train", "jailbreakbench-jbc", "own-benign", "own-documents", "own-indirect"}
 
 
 def sigmoid(z: float) -> float:
@@ -134,12 +136,11 @@ def bench_injection(corpora: Path, quick: bool) -> dict[str, Any]:
             mask = (src == source) & (kind == k)
             if not mask.any():
                 continue
-            entry = {"source": source, "kind": k, "rows": int(mask.sum()), "attacks": int(y[mask].sum()),
-                     "shipped_in_sample": source in INJECTION_IN_SAMPLE}
+            entry = {"source": source, "kind": k, "rows": int(mask.sum()), "attacks": int(y[mask].sum())}
             for name, s in scores.items():
                 entry[f"{name}_flagged"] = round(float(np.mean(s[mask] >= 0.5)), 3)
             table.append(entry)
-    held_out = ~np.isin(src, list(INJECTION_IN_SAMPLE))
+    held_out = ~np.isin(src, list(BASELINE_IN_SAMPLE))
     totals = {}
     for name, s in scores.items():
         mask = held_out if name == "tfidf_lr_shared_dev_only" else np.ones(len(y), bool)
@@ -199,8 +200,7 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
     table = []
     for source in sorted(set(src)):
         mask = src == source
-        entry: dict[str, Any] = {"source": source, "rows": int(mask.sum()), "toxic": int(y[mask].sum()),
-                                 "shipped_in_sample": source in TOXICITY_IN_SAMPLE}
+        entry: dict[str, Any] = {"source": source, "rows": int(mask.sum()), "toxic": int(y[mask].sum())}
         for name, s in scores.items():
             both = 0 < y[mask].sum() < mask.sum()
             entry[f"{name}_auroc"] = round(roc_auc(y[mask], s[mask]), 3) if both else None
