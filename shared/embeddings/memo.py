@@ -47,9 +47,22 @@ def default_encoder() -> Any:
 
 
 class SentenceMemo:
-    def __init__(self, size: int = 2048, encoder: Callable[[], Any] = default_encoder) -> None:
+    """The most recent ``size`` texts' vectors from ``encoder()`` (an object with ``encode(texts)``).
+    ``deferrable``: whether ``memo_only()`` applies (the transformer's memo; the static stage's is
+    cheap enough to run anywhere)."""
+
+    def __init__(
+        self,
+        size: int = 2048,
+        encoder: Callable[[], Any] = default_encoder,
+        *,
+        deferrable: bool = True,
+        dimensions: int = DIMENSIONS,
+    ) -> None:
         self._size = size
         self._encoder = encoder
+        self._deferrable = deferrable
+        self._dimensions = dimensions
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._pending: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -63,7 +76,7 @@ class SentenceMemo:
         mine: list[str] = []
         waits: list[tuple[str, threading.Event]] = []
         with self._lock:
-            if _memo_only.get() and any(text not in self._vectors for text in texts):
+            if self._deferrable and _memo_only.get() and any(text not in self._vectors for text in texts):
                 raise EncoderDeferred
             for text in dict.fromkeys(texts):
                 if text in self._vectors:
@@ -92,7 +105,7 @@ class SentenceMemo:
                 vector = self._vectors.get(text)
             found[text] = vector if vector is not None else self._encoder().encode([text])[0]
         if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.zeros((0, self._dimensions), dtype=np.float32)
         return np.stack([found[text] for text in texts])
 
 

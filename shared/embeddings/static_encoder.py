@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from shared.embeddings.memo import SentenceMemo
 from shared.embeddings.minilm import default_model_dir
 
 DEFAULT_STATIC_MODEL = Path(__file__).with_name("models") / "minilm-static.npz"
@@ -55,25 +56,11 @@ class StaticEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self._word_pieces: dict[str, list[int]] = {}
-        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._memo_size = memo_size
-        self._lock = threading.Lock()
+        uncached = SimpleNamespace(encode=self._vectors)
+        self._memo = SentenceMemo(memo_size, lambda: uncached, deferrable=False, dimensions=self.dimensions)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        for row, text in enumerate(texts):
-            with self._lock:
-                known = self._memo.get(text)
-                if known is not None:
-                    self._memo.move_to_end(text)
-            if known is None:
-                known = self._vector(text)
-                with self._lock:
-                    self._memo[text] = known
-                    while len(self._memo) > self._memo_size:
-                        self._memo.popitem(last=False)
-            out[row] = known
-        return out
+        return self._memo.encode(texts)
 
     def piece_ids(self, text: str) -> list[int]:
         """MiniLM's word-piece ids of ``text`` (no special tokens), as its tokenizer gives them."""
@@ -100,13 +87,16 @@ class StaticEncoder:
             known.update(zip(unknown, found, strict=True))
         return [piece for word in words for piece in known[word]]
 
-    def _vector(self, text: str) -> np.ndarray:
-        ids = self.piece_ids(text)[:MAX_PIECES]
-        if not ids:
-            return np.zeros(self.dimensions, dtype=np.float32)
-        vector: np.ndarray = self._table[ids].mean(axis=0)
-        norm = float(np.linalg.norm(vector))
-        return vector / norm if norm > 0 else vector
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of texts the memo has not seen."""
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = self.piece_ids(text)[:MAX_PIECES]
+            if ids:
+                vector = self._table[ids].mean(axis=0)
+                norm = float(np.linalg.norm(vector))
+                out[row] = vector / norm if norm > 0 else vector
+        return out
 
 
 _shared: StaticEncoder | None = None
