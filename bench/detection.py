@@ -31,7 +31,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -86,18 +85,15 @@ def recipe_loso(name: str, corpora: Path, rows: list[dict[str, Any]], score_row:
     src = np.array([r["source"] for r in rows])
     loso = np.zeros(len(rows))
     escalated = {}
-    graphs = Path(tempfile.mkdtemp(prefix=f"{name}-loso-"))  # a fine-tuned recipe's encoder per fold
     for held in sorted(set(src)):
-        model = train(name, corpora, [r for r, s in zip(rows, src, strict=True) if s != held],
-                      encoder_dir=graphs / held)
+        model = train(name, corpora, [r for r, s in zip(rows, src, strict=True) if s != held])
         for i in np.flatnonzero(src == held):
             loso[i] = score_row(model, rows[i])
         escalated[held] = model.escalate_above
     within = np.zeros(len(rows))
     fold_of_row = np.arange(len(rows)) % max(folds, 1)
     for fold in range(folds):
-        model = train(name, corpora, [r for r, f in zip(rows, fold_of_row, strict=True) if f != fold],
-                      encoder_dir=graphs / f"fold-{fold}")
+        model = train(name, corpora, [r for r, f in zip(rows, fold_of_row, strict=True) if f != fold])
         for i in np.flatnonzero(fold_of_row == fold):
             within[i] = score_row(model, rows[i])
     return loso, within, {"escalate_above_per_held_out_source": escalated}

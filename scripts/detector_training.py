@@ -77,13 +77,9 @@ def balanced_weights(labels: np.ndarray, sources: Sequence[str]) -> np.ndarray:
 
 
 class Features:
-    """(static, MiniLM) vectors of canonicalised texts, computed once and kept in ``directory``; the
-    MiniLM vectors are the stock graph's, or ``graph``'s (a fine-tuned encoder, kept apart by its digest)."""
+    """(static, MiniLM) vectors of canonicalised texts, computed once and kept in ``directory``."""
 
-    def __init__(self, directory: Path, name: str, graph: Path | None = None) -> None:
-        self.graph = graph
-        if graph is not None:
-            name = f"{name}-{hashlib.sha1(graph.read_bytes()).hexdigest()[:12]}"
+    def __init__(self, directory: Path, name: str) -> None:
         self.path = directory / f"{name}.npz"
         self._index: dict[str, int] = {}
         self._static = np.zeros((0, 0), dtype=np.float32)
@@ -103,7 +99,7 @@ class Features:
         clean = [canonical(t) for t in texts]
         missing = sorted({self.key(c): c for c in clean if self.key(c) not in self._index}.items())
         if missing:
-            encoder = shared_onnx_encoder(self.graph)
+            encoder = shared_onnx_encoder()
             fresh = [c for _, c in missing]
             minilm = np.stack([encoder.encode(text_windows(c, max_windows=TRAINING_WINDOWS)).mean(axis=0)
                                for c in fresh])

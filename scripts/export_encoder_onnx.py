@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -35,20 +33,14 @@ CHECK_TEXTS = [
 
 
 def export(model_dir: Path, out: Path) -> None:
-    from transformers import BertModel
-
-    export_model(BertModel.from_pretrained(str(model_dir), add_pooling_layer=False), out)
-
-
-def export_model(bert: Any, out: Path) -> None:
-    """Write ``bert`` (a transformers ``BertModel``) mean-pooled and L2-normalised as an int8 graph."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import BertModel
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.bert = bert
+            self.bert = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False)
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -60,24 +52,18 @@ def export_model(bert: Any, out: Path) -> None:
     ids = torch.ones((2, 8), dtype=torch.int64)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "minilm.onnx"
-        with warnings.catch_warnings():  # the TorchScript exporter (dynamo=False) is chosen on purpose
-            warnings.simplefilter("ignore")
-            _onnx_export(torch, model, ids, fp32)
+        torch.onnx.export(
+            model,
+            (ids, torch.ones_like(ids)),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
+            opset_version=17,
+            dynamo=False,
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
-
-
-def _onnx_export(torch: Any, model: Any, ids: Any, fp32: Path) -> None:
-    torch.onnx.export(
-        model,
-        (ids, torch.ones_like(ids)),
-        str(fp32),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["sentence_embedding"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
-        opset_version=17,
-        dynamo=False,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ never saw. The injection model keeps the short-text prior the detector applies w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,38 +54,17 @@ RECIPES = {
 }
 
 
-# Whose full stage reads an encoder fine-tuned end to end on its corpus (scripts/encoder_finetune.py)
-# instead of the stock MiniLM graph: leave-one-source-out through the detector, 2026-12-03, toxicity
-# pooled AUROC 0.783 with the stock graph -> see the README's detection table.
-FINETUNED = frozenset({"toxicity"})
-
-
-def train(name: str, corpora: Path, rows: list[dict[str, Any]] | None = None, *,
-          encoder_dir: Path = MODEL_DIR, log: Any = None) -> CascadeModel:
-    """The model of ``name`` trained on ``rows`` (default: the whole corpus). A fine-tuned recipe
-    writes its encoder graph to ``encoder_dir`` (the model names it relative to ``MODEL_DIR``)."""
+def train(name: str, corpora: Path, rows: list[dict[str, Any]] | None = None) -> CascadeModel:
+    """The model of ``name`` trained on ``rows`` (default: the whole corpus)."""
     examples, heads, escalation, extra, categories_only = RECIPES[name]
     texts, labels, sources = examples(rows if rows is not None else read_rows(corpora / f"{name}.jsonl"))
-    only = np.array([s in categories_only for s in sources])
-    weights = balanced_weights(labels, sources)
-    graph = None
-    if name in FINETUNED:
-        from encoder_finetune import finetune_encoder
-        from export_encoder_onnx import export_model
-
-        graph = encoder_dir / f"{name}-encoder-int8.onnx"
-        export_model(finetune_encoder(texts, labels, weights, ~only, log=log), graph)
-    static, minilm = Features(corpora / "features", name, graph).of(texts)
-    encoder = "all-MiniLM-L6-v2 (int8)" if graph is None else "all-MiniLM-L6-v2 fine-tuned on these sources (int8)"
-    meta = {"encoder": f"{encoder} + static word pieces", "sources": sorted(set(sources)),
+    static, minilm = Features(corpora / "features", name).of(texts)
+    meta = {"encoder": "all-MiniLM-L6-v2 (int8) + static word pieces", "sources": sorted(set(sources)),
             "heads": list(heads), **extra, "trained_by": "scripts/train_guardrail_models.py"}
     if categories_only:
         meta["categories_only_sources"] = sorted(categories_only)
-    model = fit_cascade(static, minilm, labels, weights, heads, meta, escalation, only)
-    if graph is None:
-        return model
-    relative = graph.relative_to(MODEL_DIR) if graph.is_relative_to(MODEL_DIR) else graph
-    return dataclasses.replace(model, encoder=str(relative))
+    only = np.array([s in categories_only for s in sources])
+    return fit_cascade(static, minilm, labels, balanced_weights(labels, sources), heads, meta, escalation, only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(RECIPES), action="append")
     args = parser.parse_args(argv)
     for name in args.only or sorted(RECIPES):
-        model = train(name, args.corpora, encoder_dir=args.out, log=print)
+        model = train(name, args.corpora)
         path = model.save(args.out / f"{name}.json")
         print(f"{name}: {model.meta['examples']} examples ({model.meta['positives']} positive), "
               f"escalate above {model.escalate_above:.3f}, categories {sorted(model.categories)} -> {path}")

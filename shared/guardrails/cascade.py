@@ -5,10 +5,8 @@ holds two logistic-regression heads per label:
 
 - ``fast``: over the static MiniLM word-piece vectors (``shared/embeddings/static_encoder.py``; a
   table lookup, ~0.05 ms per window);
-- ``full``: over those vectors and an int8 MiniLM sentence embedding side by side (~3-25 ms per
-  window on one core, by the CPU's vector instructions): the stock graph every check and the cache
-  share, or the detector's own graph fine-tuned end to end on its corpus (``encoder``; toxicity's,
-  ``models/toxicity-encoder-int8.onnx``, written by ``scripts/train_guardrail_models.py``).
+- ``full``: over those vectors and the int8 MiniLM sentence embedding side by side (~10-25 ms per
+  window on one core).
 
 A window whose ``fast`` probability is below ``escalate_above`` is scored by ``fast`` alone; the
 others go to ``full``. With ``cleared_cap`` set (injection: 0.49) such a window scores at most that:
@@ -31,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.embeddings.memo import SentenceMemo, sentence_memo
+from shared.embeddings.memo import sentence_memo
 from shared.guardrails.classifier import MODEL_DIR, LinearHead, text_windows
 
 
@@ -50,9 +48,6 @@ class CascadeModel:
     categories: dict[str, CategoryHead] = field(default_factory=dict)
     cleared_cap: float | None = None  # what a window the fast stage scored alone may score at most
     confirm_above: float = 0.5  # uncapped: a fast probability from which the full stage confirms
-    # the full stage's own fine-tuned encoder graph (relative to MODEL_DIR, or absolute); None: the
-    # stock MiniLM graph every check and the cache share
-    encoder: str | None = None
 
     @classmethod
     def load(cls, path: Path) -> CascadeModel:
@@ -69,8 +64,7 @@ class CascadeModel:
         cap = data.get("cleared_cap")
         fast, full = LinearHead.from_spec(data["fast"]), LinearHead.from_spec(data["full"])
         return cls(fast, full, float(data["escalate_above"]), data.get("meta", {}), categories,
-                   None if cap is None else float(cap), float(data.get("confirm_above", 0.5)),
-                   data.get("encoder"))
+                   None if cap is None else float(cap), float(data.get("confirm_above", 0.5)))
 
     def save(self, path: Path) -> Path:
         payload: dict[str, Any] = {
@@ -79,7 +73,6 @@ class CascadeModel:
             "escalate_above": round(self.escalate_above, 6),
             "cleared_cap": self.cleared_cap,
             "confirm_above": self.confirm_above,
-            "encoder": self.encoder,
             "categories": {name: {**c.head.spec(), "threshold": round(c.threshold, 6)}
                            for name, c in self.categories.items()},
             "meta": self.meta,
@@ -100,19 +93,11 @@ class CascadeModel:
             probabilities = np.minimum(probabilities, self.cleared_cap)
         categories = {name: np.zeros(len(texts)) for name in self.categories}
         if escalated.size:
-            memo = sentence_memo if self.encoder is None else encoder_memo(self.encoder_path)
-            features = np.hstack([static[escalated], memo.encode([texts[i] for i in escalated])])
+            features = np.hstack([static[escalated], sentence_memo.encode([texts[i] for i in escalated])])
             probabilities[escalated] = self.full.probabilities(features)
             for name, category in self.categories.items():
                 categories[name][escalated] = category.head.probabilities(features)
         return WindowScores(probabilities, int(escalated.size), categories)
-
-    @property
-    def encoder_path(self) -> Path:
-        """The full stage's graph: its own when it has one, else the stock MiniLM graph."""
-        from shared.embeddings.onnx_encoder import DEFAULT_ONNX_MODEL
-
-        return DEFAULT_ONNX_MODEL if self.encoder is None else MODEL_DIR / self.encoder
 
     def flagged_categories(self, scores: WindowScores) -> dict[str, float]:
         """Categories whose worst window reaches its own threshold, with that window's probability."""
@@ -155,9 +140,9 @@ class WindowedHead:
         from shared.embeddings.onnx_encoder import DEFAULT_ONNX_MODEL
         from shared.embeddings.static_encoder import DEFAULT_STATIC_MODEL
 
-        model = self.model  # loads and validates the file now
+        if self._model is None:
+            self.model  # noqa: B018 - loads and validates the file now
         for path, script in ((DEFAULT_ONNX_MODEL, "export_encoder_onnx.py"),
-                             (model.encoder_path, "train_guardrail_models.py"),
                              (DEFAULT_STATIC_MODEL, "distill_static_encoder.py")):
             if not path.is_file():
                 raise FileNotFoundError(f"encoder file {path} is missing: run scripts/{script}")
@@ -166,20 +151,6 @@ class WindowedHead:
         """(highest window probability, number of windows, the scores) for canonicalised text."""
         scores = self.model.score(text_windows(clean, max_windows=self.max_windows))
         return float(np.max(scores.probabilities)), len(scores.probabilities), scores
-
-
-_encoder_memos: dict[Path, SentenceMemo] = {}
-_encoder_memos_lock = threading.Lock()
-
-
-def encoder_memo(graph: Path) -> SentenceMemo:
-    """The memo of a detector's own encoder graph (one per graph and process; ``memo_only()`` applies)."""
-    from shared.embeddings.onnx_encoder import shared_onnx_encoder
-
-    with _encoder_memos_lock:
-        if graph not in _encoder_memos:
-            _encoder_memos[graph] = SentenceMemo(512, lambda: shared_onnx_encoder(graph))
-        return _encoder_memos[graph]
 
 
 def static_vectors(texts: list[str]) -> np.ndarray:
