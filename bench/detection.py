@@ -174,10 +174,15 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
         rows = rows[::4]
     _, labels, _ = toxicity_examples(rows)
     held_categories: dict[int, dict[str, float]] = {}
+    held_cascade_only: dict[int, float] = {}
 
     def recipe_score(model: Any, row: dict[str, Any]) -> float:
-        score, detail = ToxicityDetector(model).score(row["text"])
+        detector = ToxicityDetector(model)
+        # as the default policy's input check reads a user's turn (one window: the transformer head) ...
+        score, detail = detector.score(row["text"], full_for_one_window=True)
         held_categories[id(row)] = detail.get("categories", {})
+        # ... and as the output check reads a streamed answer's sentences (the two-stage cascade alone)
+        held_cascade_only[id(row)] = detector.score(row["text"])[0]
         return score
 
     loso, _, loso_meta = recipe_loso("toxicity", corpora, rows, recipe_score, folds=0)
@@ -186,9 +191,10 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
     shipped, times = [], []
     for row in rows:
         started = time.perf_counter()
-        shipped.append(detector.score(row["text"])[0])
+        shipped.append(detector.score(row["text"], full_for_one_window=True)[0])
         times.append((time.perf_counter() - started) * 1000)
-    scores = {"shipped": np.array(shipped), "recipe_loso": loso}
+    scores = {"shipped": np.array(shipped), "recipe_loso": loso,
+              "recipe_loso_cascade_only": np.array([held_cascade_only[id(r)] for r in rows])}
     try:
         from profanity_check import predict_prob
 

@@ -120,8 +120,8 @@ def scorer(check: str):
     if check == "toxicity":
         from shared.guardrails.toxicity import ToxicityDetector
 
-        toxicity = ToxicityDetector()
-        return lambda row: (toxicity.score(row["text"])[0], {})
+        toxicity = ToxicityDetector()  # each line read as the input check reads a user's turn
+        return lambda row: (toxicity.score(row["text"], full_for_one_window=True)[0], {})
     from shared.guardrails.groundedness import GroundednessScorer
 
     grounded = GroundednessScorer()

@@ -81,13 +81,14 @@ class CascadeModel:
         path.write_text(json.dumps(payload) + "\n")
         return path
 
-    def score(self, texts: list[str]) -> WindowScores:
-        """Per-window probabilities; the transformer runs only on the windows the fast stage escalates."""
+    def score(self, texts: list[str], *, full_stage_for_all: bool = False) -> WindowScores:
+        """Per-window probabilities; the transformer runs only on the windows the fast stage escalates
+        (on every window with ``full_stage_for_all``)."""
         static = static_vectors(texts)
         fast = self.fast.probabilities(static)
         # uncapped, a window the fast stage would flag goes on too: the transformer confirms every flag
         cut = self.escalate_above if self.cleared_cap is not None else min(self.escalate_above, self.confirm_above)
-        escalated = np.flatnonzero(fast >= cut)
+        escalated = np.arange(len(texts)) if full_stage_for_all else np.flatnonzero(fast >= cut)
         probabilities = fast.astype(np.float64)
         if self.cleared_cap is not None:
             probabilities = np.minimum(probabilities, self.cleared_cap)
@@ -147,9 +148,11 @@ class WindowedHead:
             if not path.is_file():
                 raise FileNotFoundError(f"encoder file {path} is missing: run scripts/{script}")
 
-    def worst_window(self, clean: str) -> tuple[float, int, WindowScores]:
-        """(highest window probability, number of windows, the scores) for canonicalised text."""
-        scores = self.model.score(text_windows(clean, max_windows=self.max_windows))
+    def worst_window(self, clean: str, *, full_for_one_window: bool = False) -> tuple[float, int, WindowScores]:
+        """(highest window probability, number of windows, the scores) for canonicalised text. With
+        ``full_for_one_window`` a text that is a single window goes straight to the full stage."""
+        windows = text_windows(clean, max_windows=self.max_windows)
+        scores = self.model.score(windows, full_stage_for_all=full_for_one_window and len(windows) == 1)
         return float(np.max(scores.probabilities)), len(scores.probabilities), scores
 
 

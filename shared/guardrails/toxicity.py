@@ -66,11 +66,13 @@ def _masked_hit(word: str) -> bool:
 class ToxicityDetector(WindowedHead):
     model_name = "toxicity"
 
-    def score(self, text: str) -> tuple[float, dict[str, Any]]:
+    def score(self, text: str, *, full_for_one_window: bool = False) -> tuple[float, dict[str, Any]]:
+        """``full_for_one_window``: a text of one window (up to ~600 characters) is judged by the
+        transformer head whatever the cheap stage says (a user's turn; see ``ToxicityCheck``)."""
         if not text.strip():
             return 0.0, {}
         clean = canonical(text)
-        head, windows, scores = self.worst_window(clean)
+        head, windows, scores = self.worst_window(clean, full_for_one_window=full_for_one_window)
         lexicon, counts = lexicon_score(clean)
         combined = 1.0 - (1.0 - head) * (1.0 - lexicon)
         detail: dict[str, Any] = {"model": round(head, 4), "lexicon": round(lexicon, 4), **counts, "windows": windows,

@@ -58,6 +58,29 @@ def test_the_cap_keeps_the_fast_stage_from_flagging_and_without_it_flags_are_con
     assert scores.escalated == 0 and scores.probabilities[0] == pytest.approx(1 / (1 + np.exp(-0.4)))
 
 
+def test_full_stage_for_all_sends_every_window_to_the_transformer():
+    model = _model(-2.0, 3.0, cut=0.5, cap=0.49)  # the fast stage would clear both
+    scores = model.score(["Where is my parcel?", "Thanks."], full_stage_for_all=True)
+    assert scores.escalated == 2 and scores.probabilities == pytest.approx([1 / (1 + np.exp(-3.0))] * 2)
+
+
+def test_a_users_turn_of_one_window_is_read_by_the_transformer_documents_and_answers_by_the_cascade():
+    from shared.guardrails.checks import ScanContext
+    from shared.guardrails.detectors import ToxicityCheck, ToxicityOptions
+    from shared.guardrails.verdicts import Stage
+
+    check = ToxicityCheck(ToxicityOptions())
+    polite = "Thanks for the quick reply, the replacement part arrived today."
+    turn = check.scan(polite, ScanContext(Stage.INPUT))
+    assert turn.detail["escalated"] == 1 and turn.score < 0.3
+    for ctx in (ScanContext(Stage.OUTPUT), ScanContext(Stage.INPUT, is_document=True)):
+        assert check.scan(polite, ctx).detail["escalated"] == 0
+    long_turn = " ".join([polite] * 20)  # several windows: the cascade decides each
+    assert check.scan(long_turn, ScanContext(Stage.INPUT)).detail["escalated"] == 0
+    hateful = check.scan("All immigrants are vermin and should be exterminated.", ScanContext(Stage.INPUT))
+    assert hateful.score >= 0.8 and "hate" in hateful.detail["categories"]
+
+
 def test_the_model_file_round_trips_and_an_old_file_is_a_clear_error(tmp_path):
     model = _model(0.5, 1.5, cut=0.3, cap=None)
     loaded = CascadeModel.load(model.save(tmp_path / "m.json"))
