@@ -188,8 +188,8 @@ def templated_support(detector: InjectionDetector) -> dict:
 def bench_toxicity(data_dir: Path, quick: bool) -> dict:
     rows = read_jsonl(data_dir / "toxicity" / "dev.jsonl")
     texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
-    detector = ToxicityDetector()
-    scores, latency = timed(lambda t: detector.score(t)[0], texts)
+    detector = ToxicityDetector()  # each text read as the input check reads a user's turn
+    scores, latency = timed(lambda t: detector.score(t, full_for_one_window=True)[0], texts)
     lexicon = [lexicon_score(canonical(t))[0] for t in texts]
     result: dict = {"dev_in_sample": {"auroc": round(roc_auc(labels, scores), 3), **latency},
                     "lexicon_only": {"auroc": round(roc_auc(labels, lexicon), 3)}}
