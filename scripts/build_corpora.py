@@ -138,12 +138,38 @@ def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
         add(text, 0, "code-alpaca")
     for text in sample(sorted({r["question"] for r in read_jsonl_bytes(S.GSM8K.read(mirror))}), 1000, "gsm8k"):
         add(text, 0, "gsm8k")
+    for row in read_jsonl_bytes(S.SELF_INSTRUCT_USER.read(mirror)):
+        for instance in row["instances"]:
+            add(f"{row['instruction']}\n{instance['input']}".strip(), 0, "self-instruct-user")
+    for row in read_jsonl_bytes(S.WIZARDLM_TEST.read(mirror)):
+        add(row["Instruction"], 0, "wizardlm-test")
+    for text in json.loads(S.MBPP_PLUS.read(mirror)).values():
+        add(text, 0, "mbpp-plus")
+    for source in (S.MT_BENCH, S.VICUNA_BENCH):  # every turn: a follow-up turn is what a client sends
+        for row in read_jsonl_bytes(source.read(mirror)):
+            for turn in row["turns"]:
+                add(turn, 0, "lmsys-bench")
+    for language in S.XSID_LANGUAGES:  # the ``# text =`` line of each request in the validation split
+        source = S.Source(S.XSID.repo, S.XSID.commit, f"{S.XSID.path}/{language}.valid.conll", S.XSID.licence)
+        lines = source.read(mirror).decode("utf-8").splitlines()
+        requests = sorted({line.split("=", 1)[1].strip() for line in lines if line.startswith("# text =")})
+        if language in ("ja", "zh"):  # the files separate words with spaces; these scripts do not
+            requests = sorted({re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", r) for r in requests})
+        for text in sample(requests, 120, f"xsid-{language}"):
+            add(text, 0, "xsid")
     for name in ("benign_dangerous_prompts.jsonl", "benign_multilingual_prompts.jsonl", "benign_task_prompts.jsonl",
                  "benign_support_prompts.jsonl"):
         for row in own(name):
             add(row["text"], 0, "own-benign")
     for row in own("benign_long_documents.jsonl"):
         add(row["text"], 0, "own-documents", "document")
+    # Benign pages of other writers as supplied documents: web pages cited as evidence, paper abstracts.
+    pages = sorted({" ".join(r["evidence"])[:3000] for r in read_jsonl_bytes(S.WICE.read(mirror))})
+    for text in sample([p for p in pages if len(p) >= 200], 300, "wice-pages"):
+        add(text, 0, "wice-pages", "document")
+    abstracts = sorted({" ".join(r["evidence"])[:3000] for r in read_jsonl_bytes(S.COVIDFACT.read(mirror))})
+    for text in sample([a for a in abstracts if len(a) >= 200], 300, "covidfact-abstracts"):
+        add(text, 0, "covidfact-abstracts", "document")
     emails = _enron_bodies(mirror, 1200)
     for text in emails[:800]:
         add(text, 0, "enron", "document")

@@ -141,6 +141,30 @@ MQP = Source(
     "curai/medical-question-pair-dataset", "6c7f7fd7a53cedc6fec105c0c6cb78f2e9a82cd1", "mqp.csv", "CC BY 4.0 (README)"
 )
 
+# Benign writing, reasoning and coding requests written by other hands (injection's benign look-alikes).
+SELF_INSTRUCT_USER = Source(
+    "yizhongw/self-instruct", "0b26ccaa415992100fa32df62d41b994cf928e23",
+    "human_eval/user_oriented_instructions.jsonl", "Apache-2.0",
+)
+WIZARDLM_TEST = Source(
+    "nlpxucan/WizardLM", "cd4b4cc022b6426aee62d51f7ae99a4a6ec9aaef", "WizardLM/data/WizardLM_testset.jsonl",
+    "CC BY-NC 4.0 (data); weights only, texts not committed",
+)
+MBPP_PLUS = Source(
+    WIZARDLM_TEST.repo, WIZARDLM_TEST.commit, "WizardCoder/data/mbppplus.json",
+    "CC BY-NC 4.0 (WizardCoder data licence; MBPP itself CC BY 4.0); weights only, texts not committed",
+)
+MT_BENCH = Source(
+    "lm-sys/FastChat", "0e6d3e4beaab66f4d3f93db72541a4abab8af28d", "fastchat/llm_judge/data/mt_bench/question.jsonl",
+    "Apache-2.0",
+)
+VICUNA_BENCH = Source(MT_BENCH.repo, MT_BENCH.commit, "fastchat/llm_judge/data/vicuna_bench/question.jsonl",
+                      MT_BENCH.licence)
+
+# Short assistant requests in 13 languages (human translations of the same English requests).
+XSID = Source("mainlp/xsid", "761d926c3f2e9f6bea13192d2f39cec1d04d9777", "data/xSID-0.7", "CC BY-SA 4.0")
+XSID_LANGUAGES = ("ar", "da", "de", "id", "it", "ja", "kk", "lt", "nl", "no", "sr", "tr", "zh")
+
 # ../shared/data: development sets (their README names the upstream sources); read, never copied.
 SHARED = {
     "injection": "injection/dev.jsonl",
@@ -150,6 +174,6 @@ SHARED = {
 
 ALL_SOURCES = (
     JAILBREAK_LLMS, TENSOR_TRUST_HIJACK, TENSOR_TRUST_EXTRACT, CLINC, BANKING77, ALPACA_SEED, HUMANEVAL,
-    CODE_ALPACA, GSM8K, ENRON,
+    CODE_ALPACA, GSM8K, ENRON, SELF_INSTRUCT_USER, WIZARDLM_TEST, MBPP_PLUS, MT_BENCH, VICUNA_BENCH, XSID,
     DAVIDSON, HATECHECK, ETHOS, ETHOS_BINARY, SURGE, AILUMINATE, HEALTHVER_DEV, HEALTHVER_TEST, COVIDFACT, WICE, MQP,
 )  # fmt: skip
