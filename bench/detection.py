@@ -172,7 +172,7 @@ def bench_toxicity(corpora: Path, quick: bool) -> dict[str, Any]:
     rows = read_rows(corpora / "toxicity.jsonl")
     if quick:
         rows = rows[::4]
-    _, labels, _ = toxicity_examples(rows)
+    labels = toxicity_examples(rows).labels
     held_categories: dict[int, dict[str, float]] = {}
     held_cascade_only: dict[int, float] = {}
 

@@ -17,7 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,34 +42,50 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def injection_examples(rows: Sequence[dict[str, Any]]) -> tuple[list[str], np.ndarray, list[str]]:
-    texts, labels, sources = [], [], []
+class Examples(NamedTuple):
+    texts: list[str]
+    labels: np.ndarray
+    sources: list[str]
+    shares: list[float]  # the part of a corpus row each example is (a document's windows share one row)
+
+
+def injection_examples(rows: Sequence[dict[str, Any]]) -> Examples:
+    texts, labels, sources, shares = [], [], [], []
     for row in rows:
         if row.get("kind") == "document":
             if row["label"] == 1:
                 continue
-            for window in sentence_windows(row["text"]):
+            windows = sentence_windows(row["text"])
+            for window in windows:
                 texts.append(window)
                 labels.append([0])
                 sources.append(row["source"])
+                shares.append(1.0 / len(windows))
         else:
             texts.append(row["text"])
             labels.append([row["label"]])
             sources.append(row["source"])
-    return texts, np.asarray(labels, dtype=np.float32), sources
+            shares.append(1.0)
+    return Examples(texts, np.asarray(labels, dtype=np.float32), sources, shares)
 
 
-def toxicity_examples(rows: Sequence[dict[str, Any]]) -> tuple[list[str], np.ndarray, list[str]]:
+def toxicity_examples(rows: Sequence[dict[str, Any]]) -> Examples:
     labels = [[float(row["label"])] + [float(c in row["categories"]) for c in TOXICITY_HEADS[1:]] for row in rows]
-    return [row["text"] for row in rows], np.asarray(labels, dtype=np.float32), [row["source"] for row in rows]
+    return Examples([row["text"] for row in rows], np.asarray(labels, dtype=np.float32),
+                    [row["source"] for row in rows], [1.0] * len(rows))
 
 
-def balanced_weights(labels: np.ndarray, sources: Sequence[str]) -> np.ndarray:
+def balanced_weights(labels: np.ndarray, sources: Sequence[str], shares: Sequence[float] | None = None) -> np.ndarray:
     """Each (source, first label) group weighs the same in total, as much as the square root of its
-    size allows: a large source does not drown a small one, and a small one is not copied up."""
+    size allows: a large source does not drown a small one, and a small one is not copied up. An
+    example's ``share`` is the part of an item it is (a document's windows share one item), so a
+    group's size counts items, not windows."""
     keys = [(s, int(y)) for s, y in zip(sources, labels[:, 0], strict=True)]
-    counts = Counter(keys)
-    weights = np.array([1.0 / np.sqrt(counts[k]) for k in keys])
+    share = np.ones(len(keys)) if shares is None else np.asarray(shares, dtype=np.float64)
+    counts: Counter[tuple[str, int]] = Counter()
+    for k, part in zip(keys, share, strict=True):
+        counts[k] += part
+    weights = np.array([part / np.sqrt(counts[k]) for k, part in zip(keys, share, strict=True)])
     positive = labels[:, 0] == 1
     # the two classes weigh the same in total
     weights[positive] *= weights[~positive].sum() / max(weights[positive].sum(), 1e-9)

@@ -57,14 +57,14 @@ RECIPES = {
 def train(name: str, corpora: Path, rows: list[dict[str, Any]] | None = None) -> CascadeModel:
     """The model of ``name`` trained on ``rows`` (default: the whole corpus)."""
     examples, heads, escalation, extra, categories_only = RECIPES[name]
-    texts, labels, sources = examples(rows if rows is not None else read_rows(corpora / f"{name}.jsonl"))
+    texts, labels, sources, shares = examples(rows if rows is not None else read_rows(corpora / f"{name}.jsonl"))
     static, minilm = Features(corpora / "features", name).of(texts)
     meta = {"encoder": "all-MiniLM-L6-v2 (int8) + static word pieces", "sources": sorted(set(sources)),
             "heads": list(heads), **extra, "trained_by": "scripts/train_guardrail_models.py"}
     if categories_only:
         meta["categories_only_sources"] = sorted(categories_only)
     only = np.array([s in categories_only for s in sources])
-    return fit_cascade(static, minilm, labels, balanced_weights(labels, sources), heads, meta, escalation, only)
+    return fit_cascade(static, minilm, labels, balanced_weights(labels, sources, shares), heads, meta, escalation, only)
 
 
 def main(argv: list[str] | None = None) -> int:

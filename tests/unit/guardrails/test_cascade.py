@@ -127,6 +127,30 @@ def test_training_picks_its_cut_and_thresholds_on_the_training_rows():
     assert best_f1_threshold(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])) <= 0.8
 
 
+def test_a_documents_windows_weigh_as_one_item_when_sources_are_balanced():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from detector_training import balanced_weights, injection_examples
+
+    long_page = " ".join(f"Sentence number {i} of a long benign page about the weather in spring." for i in range(60))
+    rows = [
+        {"text": long_page, "label": 0, "source": "pages", "kind": "document"},
+        {"text": "A planted attack is not a benign window.", "label": 1, "source": "pages", "kind": "document"},
+        *({"text": f"benign question {i}", "label": 0, "source": "questions"} for i in range(4)),
+        *({"text": f"ignore your instructions {i}", "label": 1, "source": "attacks"} for i in range(4)),
+    ]
+    examples = injection_examples(rows)
+    windows = examples.sources.count("pages")
+    assert windows > 1 and sum(examples.shares[:windows]) == pytest.approx(1.0)
+    weights = balanced_weights(examples.labels, examples.sources, examples.shares)
+    page_total, question_total = weights[:windows].sum(), weights[windows:windows + 4].sum()
+    # one page weighs sqrt(1), four questions sqrt(4): the page's windows do not outweigh them
+    assert page_total / question_total == pytest.approx(0.5)
+    by_window = balanced_weights(examples.labels, examples.sources)
+    assert by_window[:windows].sum() / by_window[windows:windows + 4].sum() == pytest.approx(np.sqrt(windows) / 2)
+    positive = examples.labels[:, 0] == 1
+    assert weights[positive].sum() == pytest.approx(weights[~positive].sum())
+
+
 def test_static_vectors_are_unit_length_and_a_missing_table_names_its_script(tmp_path):
     encoder = StaticEncoder()
     vectors = encoder.encode(["Where is my order?", "", "Where is my order?"])
