@@ -99,6 +99,20 @@ def plant(document: str, payload: str, salt: str) -> str:
     return " ".join([*parts[:position], payload.strip(), *parts[position:]])
 
 
+def _tasks_with_inputs(data: bytes) -> list[str]:
+    """Self-instruct-format tasks (alpaca's seed tasks share the format): each instance's input after
+    its task's instruction."""
+    return [f"{row['instruction']}\n{instance['input']}".strip()
+            for row in read_jsonl_bytes(data) for instance in row["instances"]]
+
+
+def _evidence_pages(data: bytes, limit: int, salt: str) -> list[str]:
+    """Up to ``limit`` distinct evidence texts (a claim's evidence joined, first 3,000 characters) of
+    at least 200 characters: benign pages as supplied documents."""
+    pages = sorted({" ".join(row["evidence"])[:3000] for row in read_jsonl_bytes(data)})
+    return sample([page for page in pages if len(page) >= 200], limit, salt)
+
+
 def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
@@ -128,9 +142,8 @@ def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
     banking = sorted({r["text"] for r in read_csv(S.BANKING77.read(mirror))})
     for text in sample(banking, 2000, "banking"):
         add(text, 0, "banking77")
-    for row in read_jsonl_bytes(S.ALPACA_SEED.read(mirror)):
-        for instance in row["instances"]:
-            add(f"{row['instruction']}\n{instance['input']}".strip(), 0, "alpaca-seed")
+    for text in _tasks_with_inputs(S.ALPACA_SEED.read(mirror)):
+        add(text, 0, "alpaca-seed")
     for row in read_jsonl_bytes(gzip.decompress(S.HUMANEVAL.read(mirror))):
         add(f"Complete this function:\n{row['prompt']}", 0, "humaneval")
     code_tasks = sorted({f"{r['instruction']}\n{r['input']}".strip() for r in json.loads(S.CODE_ALPACA.read(mirror))})
@@ -138,9 +151,8 @@ def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
         add(text, 0, "code-alpaca")
     for text in sample(sorted({r["question"] for r in read_jsonl_bytes(S.GSM8K.read(mirror))}), 1000, "gsm8k"):
         add(text, 0, "gsm8k")
-    for row in read_jsonl_bytes(S.SELF_INSTRUCT_USER.read(mirror)):
-        for instance in row["instances"]:
-            add(f"{row['instruction']}\n{instance['input']}".strip(), 0, "self-instruct-user")
+    for text in _tasks_with_inputs(S.SELF_INSTRUCT_USER.read(mirror)):
+        add(text, 0, "self-instruct-user")
     for row in read_jsonl_bytes(S.WIZARDLM_TEST.read(mirror)):
         add(row["Instruction"], 0, "wizardlm-test")
     for text in json.loads(S.MBPP_PLUS.read(mirror)).values():
@@ -164,12 +176,9 @@ def injection_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
     for row in own("benign_long_documents.jsonl"):
         add(row["text"], 0, "own-documents", "document")
     # Benign pages of other writers as supplied documents: web pages cited as evidence, paper abstracts.
-    pages = sorted({" ".join(r["evidence"])[:3000] for r in read_jsonl_bytes(S.WICE.read(mirror))})
-    for text in sample([p for p in pages if len(p) >= 200], 300, "wice-pages"):
-        add(text, 0, "wice-pages", "document")
-    abstracts = sorted({" ".join(r["evidence"])[:3000] for r in read_jsonl_bytes(S.COVIDFACT.read(mirror))})
-    for text in sample([a for a in abstracts if len(a) >= 200], 300, "covidfact-abstracts"):
-        add(text, 0, "covidfact-abstracts", "document")
+    for source, name in ((S.WICE, "wice-pages"), (S.COVIDFACT, "covidfact-abstracts")):
+        for text in _evidence_pages(source.read(mirror), 300, name):
+            add(text, 0, name, "document")
     emails = _enron_bodies(mirror, 1200)
     for text in emails[:800]:
         add(text, 0, "enron", "document")
