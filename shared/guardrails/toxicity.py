@@ -37,6 +37,7 @@ _THREAT = re.compile(
 _LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
 _WORD = re.compile(r"[a-z][a-z*@$!0-9]*[a-z*]|[a-z]")
 _MASKED = re.compile(r"^[a-z]+\*+[a-z]*$")
+_LEXICON = _STRONG | _MILD
 
 
 def lexicon_score(text: str) -> tuple[float, dict[str, int]]:
@@ -44,18 +45,27 @@ def lexicon_score(text: str) -> tuple[float, dict[str, int]]:
     strong = mild = threats = 0
     for start, piece in segments(lowered):
         own = SEGMENT_CHARS if start + SEGMENT_CHARS < len(lowered) else len(piece)  # the overlap is the next's
-        for match in _WORD.finditer(piece.translate(_LEET)):
-            if match.start() >= own or (match.start() == 0 and start and lowered[start - 1].isalnum()):
-                continue  # the next piece's, or the tail of a word the previous piece counted
-            raw = match.group()
-            word = raw.replace("*", "") if not _MASKED.match(raw) else raw
-            if word in _STRONG or (_MASKED.match(raw) and _masked_hit(raw)):
-                strong += 1
-            elif word in _MILD:
-                mild += 1
+        translated = piece.translate(_LEET)
+        # most texts hold no lexicon word and nothing masked: one set test instead of a loop over the words
+        if "*" in translated or not _LEXICON.isdisjoint(_WORD.findall(translated)):
+            strong, mild = _count_words(translated, lowered, start, own, strong, mild)
         threats += sum(1 for m in _THREAT.finditer(piece) if m.start() < own)
     score = 1.0 - (0.45 ** (strong + 2 * threats)) * (0.85**mild)
     return float(score), {"strong": strong, "mild": mild, "threats": threats}
+
+
+def _count_words(translated: str, lowered: str, start: int, own: int, strong: int, mild: int) -> tuple[int, int]:
+    """The strong and mild lexicon words of one segment (``translated``: its de-leeted text) added on."""
+    for match in _WORD.finditer(translated):
+        if match.start() >= own or (match.start() == 0 and start and lowered[start - 1].isalnum()):
+            continue  # the next piece's, or the tail of a word the previous piece counted
+        raw = match.group()
+        word = raw.replace("*", "") if not _MASKED.match(raw) else raw
+        if word in _STRONG or (_MASKED.match(raw) and _masked_hit(raw)):
+            strong += 1
+        elif word in _MILD:
+            mild += 1
+    return strong, mild
 
 
 def _masked_hit(word: str) -> bool:
