@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.guardrails.cascade import WindowedHead
 from shared.guardrails.classifier import ShortTextPrior
-from shared.guardrails.prefilter import leading_literals, may_match
+from shared.guardrails.prefilter import leading_literals, may_match, starting_at_first_chars
 from shared.guardrails.text import canonical, segments, sentence_windows
 
 _OBJECT = (
@@ -240,8 +240,10 @@ _RULES: list[tuple[str, float, re.Pattern[str]]] = [
 ]
 
 
-# the words one of which each rule's every match starts with: a text with none of them skips the rule
+# the words one of which each rule's every match starts with: a text with none of them skips the rule,
+# and the rule's search jumps from one possible start to the next
 _RULE_LITERALS = [leading_literals(pattern) for _, _, pattern in _RULES]
+_RULES = [(code, weight, starting_at_first_chars(pattern)) for code, weight, pattern in _RULES]
 
 
 def rule_score(text: str) -> tuple[float, list[str]]:

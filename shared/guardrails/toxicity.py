@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from shared.guardrails.cascade import WindowedHead
+from shared.guardrails.prefilter import starting_at_first_chars
 from shared.guardrails.text import SEGMENT_CHARS, canonical, segments
 
 # Explicit profanity, slurs and insults (lower case, matched as whole words after de-obfuscation).
@@ -29,11 +30,11 @@ _MILD = frozenset(
     incompetent clown clowns jerk jerks creep freak freaks coward cowards liar liars vandal nazi nazis
     kill die murder rape hang burn destroy""".split()
 )
-_THREAT = re.compile(
+_THREAT = starting_at_first_chars(re.compile(
     r"(?i)\b(?:i(?:'ll| will| am going to|'m going to|'m gonna)|we(?:'ll| will)|gonna)\s+"
     r"(?:kill|hurt|find|beat|shoot|stab|rape|destroy|burn|end)\s+(?:you|u|ya|your|him|her|them)\b"
     r"|\b(?:kill|hang|shoot)\s+yourself\b|\bkys\b|\bgo\s+die\b|\bhope\s+you\s+die\b"
-)
+))
 _LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
 _WORD = re.compile(r"[a-z][a-z*@$!0-9]*[a-z*]|[a-z]")
 _MASKED = re.compile(r"^[a-z]+\*+[a-z]*$")
