@@ -314,7 +314,27 @@ def paraphrase_rows(mirror: Path, shared: Path) -> list[dict[str, Any]]:
     for row in csv.reader(io.StringIO(S.MQP.read(mirror).decode("utf-8"))):
         if len(row) == 4:
             rows.append({"a": row[1], "b": row[2], "label": int(row[3]), "source": "mqp"})
-    return rows
+    return rows + covid_q_pairs(mirror)
+
+
+def covid_q_pairs(mirror: Path, limit: int = 1200) -> list[dict[str, Any]]:
+    """COVID-Q question pairs: two wordings from one class (one answer serves both) as positives; as
+    negatives the pairs from different classes that share most words (what a cache lookup meets: the
+    nearest question asked before, with another answer). Wordings equal after case and spacing are
+    left out (the exact cache serves those; the same wording listed under two classes is a label slip)."""
+    classes: dict[str, list[str]] = {}
+    for row in read_csv(S.COVID_Q.read(mirror)):
+        question = " ".join(row["Question"].split())
+        wordings = classes.setdefault(row["Question ID"], [])
+        if question and question.lower() not in {w.lower() for w in wordings}:
+            wordings.append(question)
+    positives = [(a, b) for wordings in classes.values() for i, a in enumerate(wordings) for b in wordings[i + 1 :]]
+    questions = [(cls, q, frozenset(q.lower().split())) for cls, wordings in sorted(classes.items()) for q in wordings]
+    overlap = {(a, b): len(x & y) / len(x | y) for i, (c, a, x) in enumerate(questions)
+               for d, b, y in questions[i + 1 :] if c != d and x & y and a.lower() != b.lower()}
+    negatives = sorted(ranked(overlap, "covid-q-0"), key=lambda pair: -overlap[pair])
+    return [{"a": a, "b": b, "label": label, "source": "covid-q"}
+            for label, pairs in ((1, sample(positives, limit, "covid-q-1")), (0, negatives[:limit])) for a, b in pairs]
 
 
 BUILDERS = {

@@ -140,6 +140,10 @@ WICE = Source(
 MQP = Source(
     "curai/medical-question-pair-dataset", "6c7f7fd7a53cedc6fec105c0c6cb78f2e9a82cd1", "mqp.csv", "CC BY 4.0 (README)"
 )
+# COVID-19 questions from search logs, FAQs and forums, grouped into classes that ask the same thing (one
+# answer per class): the semantic cache's correctness criterion exactly.
+COVID_Q = Source("JerryWei03/COVID-Q", "73dfa475e8a03c5c74223c2c37d85b87fae7dca7", "data/final_master_dataset.csv",
+                 "GPL-3.0 (as the repository is listed; no licence file at this commit)")
 
 # Benign writing, reasoning and coding requests written by other hands (injection's benign look-alikes).
 SELF_INSTRUCT_USER = Source(
@@ -176,4 +180,5 @@ ALL_SOURCES = (
     JAILBREAK_LLMS, TENSOR_TRUST_HIJACK, TENSOR_TRUST_EXTRACT, CLINC, BANKING77, ALPACA_SEED, HUMANEVAL,
     CODE_ALPACA, GSM8K, ENRON, SELF_INSTRUCT_USER, WIZARDLM_TEST, MBPP_PLUS, MT_BENCH, VICUNA_BENCH, XSID,
     DAVIDSON, HATECHECK, ETHOS, ETHOS_BINARY, SURGE, AILUMINATE, HEALTHVER_DEV, HEALTHVER_TEST, COVIDFACT, WICE, MQP,
+    COVID_Q,
 )  # fmt: skip
