@@ -128,12 +128,10 @@ class GuardrailService:
         self, rule: BoundRule, messages: list[dict[str, Any]], context_docs: list[str]
     ) -> list[tuple[Verdict, _Target]]:
         targets = _input_targets(rule, messages, context_docs)
-        findings = await asyncio.gather(
-            *(
-                rule.check.ascan(t.text, ScanContext(Stage.INPUT, context_docs, is_document=t.is_document))
-                for t in targets
-            )
-        )
+        scans = [rule.check.ascan(t.text, ScanContext(Stage.INPUT, context_docs, is_document=t.is_document))
+                 for t in targets]
+        # the usual request has one target (the new turn): awaited here, without a task of its own
+        findings = [await scans[0]] if len(scans) == 1 else await asyncio.gather(*scans)
         return _decide(rule, list(zip(findings, targets, strict=True)))
 
     @staticmethod
