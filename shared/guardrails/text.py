@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -97,8 +98,22 @@ def valid_unicode(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+# The checks of one request read the same texts (injection and toxicity the same turn): a text up to
+# this size is canonicalised and cut into windows once, the last few hundred results kept.
+MEMO_MAX_CHARS = 16_384
+
+
 def canonical(text: str) -> str:
     """The text a content classifier should read: normalised, look-alikes folded, base64 payloads appended."""
+    return _canonical_memo(text) if len(text) <= MEMO_MAX_CHARS else _canonical(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_memo(text: str) -> str:
+    return _canonical(text)
+
+
+def _canonical(text: str) -> str:
     text = valid_unicode(text)
     normalized = unicodedata.normalize("NFKC", strip_invisible(text)) if not text.isascii() else text
     normalized = normalized.translate(_HOMOGLYPHS)
@@ -148,6 +163,17 @@ def windows(text: str, max_chars: int = 1000, max_windows: int = 24) -> list[str
     """
     if len(text) <= max_chars:
         return [text]
+    if len(text) <= MEMO_MAX_CHARS:
+        return list(_windows_memo(text, max_chars, max_windows))
+    return _windows(text, max_chars, max_windows)
+
+
+@functools.lru_cache(maxsize=256)
+def _windows_memo(text: str, max_chars: int, max_windows: int) -> tuple[str, ...]:
+    return tuple(_windows(text, max_chars, max_windows))
+
+
+def _windows(text: str, max_chars: int, max_windows: int) -> list[str]:
     chunks: list[str] = []
     current = ""
     for sentence in split_sentences(text):
