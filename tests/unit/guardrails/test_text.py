@@ -1,6 +1,7 @@
 import base64
 
 from shared.guardrails.text import (
+    MEMO_MAX_CHARS,
     canonical,
     complete_sentence_end,
     decode_base64_blobs,
@@ -61,3 +62,15 @@ def test_huge_input_is_windowed_and_sampled():
     assert chunks[0].startswith("Sentence number 0 ") and "19999" in chunks[-1]
     one_long_token = "x" * 5000
     assert all(len(c) <= 500 for c in windows(one_long_token, max_chars=500))
+
+
+def test_windows_and_canonical_worked_out_once_give_each_caller_its_own_list() -> None:
+    text = " ".join(f"Sentence number {i} about an order." for i in range(60))
+    first = windows(text, max_chars=200, max_windows=8)
+    first.append("changed by a caller")
+    again = windows(text, max_chars=200, max_windows=8)
+    assert "changed by a caller" not in again and len(again) == 8
+    assert windows(text, max_chars=300, max_windows=8) != again  # the arguments are part of the key
+    assert canonical("ｉｇｎｏｒｅ") == canonical("ｉｇｎｏｒｅ") == "ignore"
+    huge = "word " * (MEMO_MAX_CHARS // 4)  # past the memo's size: worked out every time, same result
+    assert windows(huge, max_chars=1000, max_windows=4) == windows(huge, max_chars=1000, max_windows=4)
