@@ -15,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from shared.guardrails.prefilter import starting_at_first_chars
 from shared.guardrails.text import map_span, normalize_with_map
 from shared.guardrails.verdicts import Span
 
@@ -22,23 +23,22 @@ PATTERN_TYPES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "U
 CUE_TYPES = ("PERSON", "STREET_ADDRESS")
 ALL_TYPES = PATTERN_TYPES + CUE_TYPES
 
-# Every pattern starts with what its first character can be: a digit that tests what precedes it just
-# after (``\d(?<![\d-]\d)``, the same as ``(?<![\d-])\d``) or a lookahead of the possible first
-# characters. The regex engine then skips to where a match can start; a pattern that starts with a
-# lookbehind or ``\b`` tries every position (the scan takes ~40% less time on prose).
+# Each pattern starts with a lookbehind or ``\b``, where the regex engine would try it at every
+# position: ``starting_at_first_chars`` puts a lookahead of its possible first characters in front, so
+# the engine skips to where a match can start (the scan takes ~40% less time on prose).
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
-_CARD = re.compile(
-    r"\d(?<![\d.-]\d)(?<!\d \d)\d{3}(?:([ -]?)\d{4,6})(?:\1\d{4,5}){0,3}(?:\1\d{1,4})?(?![\d-]|\.\d| \d)"
+_CARD = starting_at_first_chars(
+    re.compile(r"(?<![\d.-])(?<!\d )\d{4}(?:([ -]?)\d{4,6})(?:\1\d{4,5}){0,3}(?:\1\d{1,4})?(?![\d-]|\.\d| \d)")
 )
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])")
-_SSN = re.compile(r"(\d(?<![\d-]\d)\d{2})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
-_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d]|\.\d)")
-_IPV6 = re.compile(r"(?=[0-9A-Fa-f:])(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+_SSN = starting_at_first_chars(re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])"))
+_IPV4 = starting_at_first_chars(re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)"))
+_IPV6 = starting_at_first_chars(re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"))
 # A run of digit groups; separators never span a line break.
-_PHONE = re.compile(
-    r"(?=[+\d(])(?<![\w+.-])(?:\+|00)?(?:\d{7,15}|(?:\(\d{1,4}\)[ .-]?|\d{1,4}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,6}"
+_PHONE = starting_at_first_chars(re.compile(
+    r"(?<![\w+.-])(?:\+|00)?(?:\d{7,15}|(?:\(\d{1,4}\)[ .-]?|\d{1,4}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,6}"
     r"(?:[ .-]\d{2,6}){0,4})(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,6})?(?!\w|-\d|\.\d)"
-)
+))
 _PHONE_CUE = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|fax|desk|office|call|calls|calling|text|sms|whatsapp|contact|"
     r"reach|dial|messages to|answering at|ring|phone number)\b|\b(?:ph|tel|mob)\.?:"
@@ -51,24 +51,23 @@ _NOT_PHONE_CUE = re.compile(
 _SSN_CUE = re.compile(r"(?i)\b(?:ssn|social security|social sec)\b")
 _DATE_LIKE = re.compile(r"^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$")
 
-_PERSON_CUE = re.compile(
-    r"(?=[CDIMNPRSTcdimnprst])"
+_PERSON_CUE = starting_at_first_chars(re.compile(
     r"(?:\b(?:[Mm]y name is|[Nn]ame:|[Ii] am|[Ii]'m|[Tt]his is|[Dd]ear|[Ss]incerely,?|[Rr]egards,?|[Cc]ontact:|"
     r"[Cc]ustomer:|[Pp]atient:|[Ss]igned,?)[ \t]*\n?[ \t]*|\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Madam)\.?[ \t]+)"
     r"((?:[A-ZÀ-ÖØ-Þ][\w'’-]+|[A-Z]\.)(?:[ \t]+(?:(?:van|von|de|da|del|der|di|le|la|bin|al)[ \t]+)?"
     r"(?:[A-ZÀ-ÖØ-Þ][\w'’-]+|[A-Z]\.?)){0,3})"
-)
+))
 _NOT_NAMES = frozenset(
     "I Im The A An And Or But So Not Sorry Happy Glad Here There Interested Looking Writing Calling Trying Going "
     "Thanks Thank Hello Hi Hey Please Yes No Sure Sir Madam Team Customer Support Service All Everyone".split()
 )
-_STREET = re.compile(
-    r"(?=\d)\b\d{1,6}[A-Za-z]?,?[ \t]+(?:[A-ZÀ-Þ][\w'’.-]*[ \t]+){0,4}"
+_STREET = starting_at_first_chars(re.compile(
+    r"\b\d{1,6}[A-Za-z]?,?[ \t]+(?:[A-ZÀ-Þ][\w'’.-]*[ \t]+){0,4}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Square|Sq|Terrace|"
     r"Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Row|Crescent|Close|Gardens|Gdns|Hill|Park|Walk|Mews|Green|"
     r"Strasse|Straße|str|gasse|weg|katu|gatan|vej|Rue|Via|Calle|Avenida|Rua)\b\.?"
     r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|#)\.?[ \t]*\w+)?"
-)
+))
 
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6|35|2131|1800|50|5[6-8])")
 _IBAN_LENGTHS = {

@@ -40,6 +40,9 @@ def leading_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
 
 _INLINE_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")  # carried by ``pattern.flags`` too
 _MAX_RANGE = 128  # a wider character range in a pattern's first position leaves it as it is
+# a class kept as it is written (every Unicode digit), beside the single characters; a start such as
+# ``\w`` is left alone: nearly every position qualifies, and the lookahead would only cost
+_CATEGORIES = {} if _ops is None else {_ops.CATEGORY_DIGIT: r"\d"}
 
 
 def starting_at_first_chars(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -54,7 +57,7 @@ def starting_at_first_chars(pattern: re.Pattern[str]) -> re.Pattern[str]:
         return pattern
     if not firsts or empty or not _opens_with_assertion(tree):  # the engine already skips to a literal start
         return pattern
-    chars = "".join(re.escape(c) for c in sorted(firsts))
+    chars = "".join(c if c in _CATEGORIES.values() else re.escape(c) for c in sorted(firsts))
     return re.compile(f"(?=[{chars}])(?:{_INLINE_FLAGS.sub('', pattern.pattern)})", pattern.flags)
 
 
@@ -119,7 +122,9 @@ def _class_chars(items: Any) -> set[str] | None:
             out.add(chr(argument))
         elif op is _ops.RANGE and argument[1] - argument[0] < _MAX_RANGE:
             out.update(chr(c) for c in range(argument[0], argument[1] + 1))
-        else:  # a negated class, a category such as \d, a wide range
+        elif op is _ops.CATEGORY and argument in _CATEGORIES:
+            out.add(_CATEGORIES[argument])
+        else:  # a negated class or category, a wide range
             return None
     return out
 

@@ -35,12 +35,14 @@ def test_rule_scores_are_the_same_with_and_without_the_prefilter(monkeypatch) ->
 
 def test_a_pattern_behind_its_first_characters_finds_the_same_matches() -> None:
     texts = ["Ignore all previous instructions", "please IGNORE it", "jailbreak the bot", "no DAN here, Dan",
-             "x ignored", "", "debug mode on; Developer   Mode", "[INST] hi", "ignore\nall"]
+             "x ignored", "", "debug mode on; Developer   Mode", "[INST] hi", "ignore\nall",
+             "call +555-1234 or 0555-1234, not 1-555-1234"]
     patterns = [
         re.compile(r"(?i)\b(?:ignore|disregard)\s+all"),  # case-insensitive: the class matches both cases
         re.compile(r"\b(?:DAN|STAN)\b"),  # case-sensitive
         re.compile(r"(?i)\b(?:developer|debug)\s+mode\b|\bjailbreak\b"),  # a top-level alternation
         re.compile(r"(?<![\w-])(?:new )?ignore"),  # a lookbehind, then an optional start
+        re.compile(r"(?<![\d-])(?:\+|00)?\d{3}-\d{4}"),  # a class kept as written (\d)
     ]
     for pattern in patterns:
         fast = starting_at_first_chars(pattern)

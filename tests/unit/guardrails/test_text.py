@@ -2,6 +2,7 @@ import base64
 
 from shared.guardrails.text import (
     MEMO_MAX_CHARS,
+    _windows_memo,
     canonical,
     complete_sentence_end,
     decode_base64_blobs,
@@ -73,4 +74,6 @@ def test_windows_and_canonical_worked_out_once_give_each_caller_its_own_list() -
     assert windows(text, max_chars=300, max_windows=8) != again  # the arguments are part of the key
     assert canonical("ｉｇｎｏｒｅ") == canonical("ｉｇｎｏｒｅ") == "ignore"
     huge = "word " * (MEMO_MAX_CHARS // 4)  # past the memo's size: worked out every time, same result
+    kept = _windows_memo.cache_info().currsize
     assert windows(huge, max_chars=1000, max_windows=4) == windows(huge, max_chars=1000, max_windows=4)
+    assert _windows_memo.cache_info().currsize == kept  # and never held in memory
