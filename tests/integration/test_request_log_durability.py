@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MESSAGES = [{"role": "user", "content": "Say something short."}]
 BODY = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 8}
 LOAD_S = 3.0
+UNSTORED_AT_KILL = 20
 
 
 async def logged_ids(path: Path) -> list[str]:
@@ -35,13 +36,19 @@ async def logged_ids(path: Path) -> list[str]:
         await store.close()
 
 
-async def load_then_kill(url: str, key: str, proc) -> list[str]:
-    """Requests from 16 clients for LOAD_S seconds; SIGKILL mid-stream. The ids that got a 200."""
+async def load_then_kill(url: str, key: str, proc, db: Path) -> list[str]:
+    """Requests from 16 clients; SIGKILL mid-stream, at a moment when answered records wait in the journal.
+
+    After LOAD_S seconds the killer polls the store and kills as soon as at least UNSTORED_AT_KILL answered
+    records are not yet stored (a periodic flush can land just before a fixed-time kill and store them all,
+    which would leave nothing to replay). The ids that got a 200.
+    """
     acknowledged: list[str] = []
-    stop_at = time.monotonic() + LOAD_S
+    killed = asyncio.Event()
+    give_up_at = time.monotonic() + LOAD_S + 20
 
     async def client_loop(client: httpx2.AsyncClient) -> None:
-        while time.monotonic() < stop_at + 2:
+        while not killed.is_set() and time.monotonic() < give_up_at:
             try:
                 response = await client.post(f"{url}/api/v1/chat/completions",
                                              headers={"authorization": f"Bearer {key}"}, json=BODY)
@@ -52,7 +59,12 @@ async def load_then_kill(url: str, key: str, proc) -> list[str]:
 
     async def killer() -> None:
         await asyncio.sleep(LOAD_S)
+        while time.monotonic() < give_up_at:
+            if len(acknowledged) - len(await logged_ids(db)) >= UNSTORED_AT_KILL:
+                break
+            await asyncio.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
+        killed.set()
 
     async with httpx2.AsyncClient(timeout=10) as client:
         await asyncio.gather(killer(), *(client_loop(client) for _ in range(16)))
@@ -65,7 +77,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(tmp_path) -> None:
     with simulator() as sim_port:
         env = worker_env(tmp_path, sim_port, request_log_flush_interval_s="2", request_log_batch_size="5000")
         with serve(port, env) as proc:
-            acknowledged = asyncio.run(load_then_kill(f"http://127.0.0.1:{port}", key, proc))
+            acknowledged = asyncio.run(load_then_kill(f"http://127.0.0.1:{port}", key, proc, db))
             assert proc.wait(10) == -signal.SIGKILL
         assert len(acknowledged) > 50, "the load never got going"
         before = set(asyncio.run(logged_ids(db)))
