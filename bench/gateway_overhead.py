@@ -265,6 +265,9 @@ def main() -> None:
                         "(default 1; 3 with --targets)")
     parser.add_argument("--requests", type=int, default=1500, help="requests per run at c=50 (repeated prompt)")
     parser.add_argument("--distinct-requests", type=int, default=300, help="requests per run at c=50, distinct")
+    parser.add_argument("--distinct-requests-c1", type=int, default=200,
+                        help="requests per run at c=1, distinct (fewer let the process's idle work and a few "
+                             "escalated windows swing the CPU per request)")
     parser.add_argument("--profile", action="store_true", help="py-spy profiles of the gateway after the rows")
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out even when its venv exists")
     parser.add_argument("--litellm", action="store_true", help=argparse.SUPPRESS)  # the default now
@@ -272,14 +275,14 @@ def main() -> None:
     policy = "default" if (args.default_policy or args.guardrails) else "bare"
     repeat = args.repeat or (3 if args.targets else 1)
     rows: dict[str, Callable[[Bench], dict[str, Any]]] = {}
-    n1, n50, nd = max(args.requests // 5, 200), args.requests, args.distinct_requests
+    n1, n50, nd, nd1 = max(args.requests // 5, 200), args.requests, args.distinct_requests, args.distinct_requests_c1
     if args.targets:
         rows = {"bare": lambda b: row_bare(b, "bare", n1, n50),
-                "default_distinct": lambda b: row_distinct(b, "default", 40, nd),
+                "default_distinct": lambda b: row_distinct(b, "default", nd1, nd),
                 "stream": lambda b: row_stream(b, ["bare", "default"], 150)}
     else:
         if args.distinct_prompts:
-            rows[f"{policy}_distinct"] = lambda b: row_distinct(b, policy, 40, nd)
+            rows[f"{policy}_distinct"] = lambda b: row_distinct(b, policy, nd1, nd)
         elif not (args.stream or args.memory):
             rows[policy] = lambda b: row_bare(b, policy, n1, n50)
         if args.stream:

@@ -5,10 +5,10 @@ graph) holds one row per word piece of MiniLM's vocabulary; a text's vector is t
 mean of its pieces' rows. Encoding a ~1 KB prompt is a tokenizer call and a table lookup (well under
 a millisecond), against tens of milliseconds for the transformer: the guardrails score every text with it first
 and run the transformer only where its verdict is unsure. The most recent texts' vectors are kept
-(the injection and toxicity checks read the same windows of a prompt). A text that is ASCII (after
-the tokenizer's normaliser, for other texts: accents stripped, lower case) is split into words as
-MiniLM's pre-tokenizer splits it (runs of letters and digits, each punctuation mark alone; other
-texts by the pre-tokenizer itself) and each word's pieces come from a per-process table that the
+(the injection and toxicity checks read the same windows of a prompt). A text (after the
+tokenizer's normaliser where it is not ASCII: accents stripped, lower case, CJK characters spaced) is
+split into words as MiniLM's pre-tokenizer splits it, by a regular expression (runs of what is neither
+white space nor punctuation, each punctuation mark alone) and each word's pieces come from a per-process table that the
 tokenizer fills: the same ids, cheaper once the table knows the words. Thread-safe, loaded on first use.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +34,8 @@ MAX_KNOWN_WORDS = 200_000  # the word -> pieces table starts again past this
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # BERT's pre-tokenizer on lower-cased ASCII: runs of letters and digits, every other visible character alone.
 _WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
+# Past this code point Unicode assigns no punctuation (planes 2 and up: ideographs, tags, private use).
+_LAST_PUNCTUATION_PLANE_END = 0x20000
 # Special tokens the tokenizer matches inside raw text ("[SEP]"): such texts go to the tokenizer whole.
 _SPECIAL = ("[cls]", "[sep]", "[mask]", "[pad]", "[unk]")
 
@@ -56,6 +59,7 @@ class StaticEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self._word_pieces: dict[str, list[int]] = {}
+        self._words = bert_word_pattern(self._tokenizer.pre_tokenizer)
         uncached = SimpleNamespace(encode=self._vectors)
         self._memo = SentenceMemo(memo_size, lambda: uncached, deferrable=False, dimensions=self.dimensions)
 
@@ -71,10 +75,7 @@ class StaticEncoder:
             words = _WORD.findall(_CONTROL.sub("", lowered))
         else:  # the tokenizer's own normaliser and pre-tokenizer (accents, scripts, CJK, punctuation)
             normalized = self._tokenizer.normalizer.normalize_str(text)
-            if normalized.isascii():
-                words = _WORD.findall(normalized)
-            else:
-                words = [word for word, _ in self._tokenizer.pre_tokenizer.pre_tokenize_str(normalized)]
+            words = (_WORD if normalized.isascii() else self._words).findall(normalized)
         if len(self._word_pieces) > MAX_KNOWN_WORDS:
             self._word_pieces = {}
         known = self._word_pieces
@@ -97,6 +98,25 @@ class StaticEncoder:
                 norm = float(np.linalg.norm(vector))
                 out[row] = vector / norm if norm > 0 else vector
         return out
+
+
+def bert_word_pattern(pre_tokenizer: Any) -> re.Pattern[str]:
+    """BERT's pre-tokenizer on normalised text as a regular expression: runs of what is neither white space
+    nor punctuation, each punctuation mark alone. Its punctuation is ASCII's and Unicode's P* classes as the
+    tokenizer's own Unicode tables have them (older than Python's: some marks moved since from P to S or M), so
+    every punctuation mark, symbol and combining mark is put to it."""
+    candidates = [chr(c) for c in range(_LAST_PUNCTUATION_PLANE_END)
+                  if unicodedata.category(chr(c))[0] in "PSM" or (c < 128 and chr(c).isprintable()
+                                                                      and not chr(c).isalnum() and c != 32)]
+    alone = {word for word, _ in pre_tokenizer.pre_tokenize_str("x" + "x".join(candidates) + "x")}
+    ranges: list[list[int]] = []
+    for code in (ord(c) for c in candidates if c in alone):
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    marks = "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+    return re.compile(f"[^\\s{marks}]+|[{marks}]")
 
 
 _shared: StaticEncoder | None = None

@@ -171,9 +171,24 @@ def test_word_table_gives_the_tokenizers_ids():
         "x" * 150 + " a word longer than the tokenizer's limit", "special [SEP] and [MASK] and [cls] tokens",
         "price: $1,299.99 (incl. 20% VAT) e-mail a.b@c.com ~/path_with_underscores {json: true}",
         "Ünïcödé text and emoji 🙂 go to the tokenizer whole", "UPPER lower MiXeD 123abc abc123",
+        "¿Dónde está mi pedido? «Llegó tarde» — ¡otra vez!", "Größe: 42 € … “zu klein”, bitte umtauschen.",
+        "Ο λογαριασμός μου κλειδώθηκε· τι κάνω;", "注文はまだ届いていません。いつ届きますか？",
+        "我的订单在哪里？请帮我查一下。", "أين طلبي؟ لقد تأخر كثيرًا!", "मेरा ऑर्डर कहाँ है? कृपया बताइए।",
+        "พัสดุของฉันอยู่ที่ไหน", "family 👨‍👩‍👧 and flags 🇫🇷 and a combining e\u0301",
+        "no\u00a0break\u2009thin\u2028line\u200bzero width\ufeffbom", "ﬁ ligature, Ⅻ numeral, ① circled, ｆｕｌｌ",
     ]
     for text in texts:
         assert encoder.piece_ids(text) == list(encoder._tokenizer.encode(text or " ", add_special_tokens=False).ids)
+
+
+def test_word_pattern_splits_every_character_as_the_pre_tokenizer_does():
+    encoder = StaticEncoder()
+    normalizer, pre_tokenizer = encoder._tokenizer.normalizer, encoder._tokenizer.pre_tokenizer
+    characters = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(characters), 4000):
+        text = normalizer.normalize_str("x" + "x".join(characters[start:start + 4000]) + "x")
+        expected = [word for word, _ in pre_tokenizer.pre_tokenize_str(text)]
+        assert encoder._words.findall(text) == expected, f"a character in U+{start:04X}..+4000 splits otherwise"
 
 
 def test_static_vectors_of_recent_texts_are_kept_within_a_bound():
