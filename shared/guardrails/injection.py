@@ -259,11 +259,21 @@ def rule_score(text: str) -> tuple[float, list[str]]:
 
 
 # Supplied documents are judged sentence by sentence (``sentence_windows``): a planted instruction is
-# one or two sentences in a page of ordinary text. A single sentence of an ordinary e-mail ("please send
-# me the file") reads more like an instruction than a whole prompt does, so a window's model evidence
-# counts from DOCUMENT_MODEL_THRESHOLD up (rescaled so that it meets the policy's 0.5 there). Chosen on
-# the Enron e-mails and the planted instructions of data/corpora (2.6% of e-mails flagged, see the README).
-DOCUMENT_MODEL_THRESHOLD = 0.7
+# one or two sentences in a page of ordinary text. A sentence of an ordinary e-mail or web page ("please
+# send me the file", a quotation in a news story) reads to the model much like an instruction, so in a
+# document the model's evidence counts only in a window that speaks to or about the assistant: its
+# instructions, prompt or persona, what it should answer, say or output, or the user it answers
+# (ADDRESSES_THE_ASSISTANT; a window where a rule fired counts too). Elsewhere the model's score is halved,
+# below the default policy's 0.5 (a stricter policy still sees strong evidence). An addressed window's model
+# evidence counts as it is: the cut where it meets the policy's 0.5 was chosen leave-one-source-out on
+# data/corpora's documents (for each held-out source, the cut with the best attack recall at <= 3% of the
+# other sources' benign documents flagged: 0.5 for every source, against 0.7 before the gate; see the README).
+ADDRESSES_THE_ASSISTANT = starting_at_first_chars(re.compile(
+    r"(?i)\b(?:ai|assistants?|chat ?bots?|chatgpt|gpt|llms?|language models?|bots?|openai|prompts?|"
+    r"instructions?|ignore|disregard|forget|override|bypass|pretend|role-?play|jailbreak|respond|responses?|"
+    r"answers?|reply|replies|output|print|say|repeat|translate|summar(?:y|i[sz]e)|the user|access granted|"
+    r"from now on)\b"))
+UNADDRESSED_MODEL_WEIGHT = 0.49
 
 
 class InjectionDetector(WindowedHead):
@@ -278,16 +288,17 @@ class InjectionDetector(WindowedHead):
         scores = self.model.score(units)
         probabilities = scores.probabilities
         prior = ShortTextPrior.of(self.model.meta)
-        best, best_rules, hits_all = 0.0, 0.0, set[str]()
+        best, best_rules, hits_all, unaddressed = 0.0, 0.0, set[str](), 0
         for unit, probability in zip(units, probabilities, strict=True):
             rules, hits = rule_score(unit)
             hits_all.update(hits)
             model = float(probability) if hits or prior is None else prior.apply(float(probability), unit)
-            if model < DOCUMENT_MODEL_THRESHOLD:
-                model *= 0.5 / DOCUMENT_MODEL_THRESHOLD
+            if not hits and not ADDRESSES_THE_ASSISTANT.search(unit):
+                model *= UNADDRESSED_MODEL_WEIGHT
+                unaddressed += 1
             best, best_rules = max(best, model), max(best_rules, rules)
         detail = {"model": round(best, 4), "rules": sorted(hits_all), "windows": len(units),
-                  "escalated": scores.escalated, "document": True}
+                  "unaddressed_windows": unaddressed, "escalated": scores.escalated, "document": True}
         return max(best, best_rules), detail
 
     def score(self, text: str) -> tuple[float, dict[str, Any]]:
